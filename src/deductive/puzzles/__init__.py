@@ -1,0 +1,1 @@
+"""The Temporal Clue puzzle family: generation, file formats and statistics."""

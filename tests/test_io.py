@@ -1,0 +1,63 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from deductive.io import JsonlAppender, atomic_write_text, read_jsonl, write_jsonl
+
+
+def test_atomic_write_leaves_no_partial_file_on_error(tmp_path):
+    target = tmp_path / "out.txt"
+    atomic_write_text(target, "old")
+
+    class Boom(Exception):
+        pass
+
+    from deductive.io import atomic_open
+    with pytest.raises(Boom):
+        with atomic_open(target) as handle:
+            handle.write("half of the new content")
+            raise Boom
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_appender_cuts_torn_last_line_and_resumes(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"i": 0}) + "\n" + '{"i": 1, "tex')
+    assert read_jsonl(path) == [{"i": 0}]
+    with JsonlAppender(path) as out:
+        out.write({"i": 1})
+    assert read_jsonl(path) == [{"i": 0}, {"i": 1}]
+
+
+def test_appender_survives_sigkill(tmp_path):
+    path = tmp_path / "k.jsonl"
+    code = (
+        "import sys, time; sys.path.insert(0, %r)\n"
+        "from deductive.io import JsonlAppender\n"
+        "out = JsonlAppender(%r)\n"
+        "i = 0\n"
+        "while True:\n"
+        "    out.write({'i': i, 'pad': 'x' * 1000}); i += 1\n"
+    ) % (str(__import__("pathlib").Path(__file__).resolve().parents[1] / "src"), str(path))
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    import time
+    deadline = time.time() + 30
+    while (not path.exists() or path.stat().st_size < 50_000) and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    records = read_jsonl(path)
+    assert records and [r["i"] for r in records] == list(range(len(records)))
+
+
+def test_gzip_jsonl_is_byte_identical(tmp_path):
+    records = [{"b": 2, "a": [1, 2]}, {"text": "é"}]
+    write_jsonl(tmp_path / "a.jsonl.gz", records)
+    write_jsonl(tmp_path / "b.jsonl.gz", records)
+    assert (tmp_path / "a.jsonl.gz").read_bytes() == (tmp_path / "b.jsonl.gz").read_bytes()
+    assert read_jsonl(tmp_path / "a.jsonl.gz") == records

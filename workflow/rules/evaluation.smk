@@ -1,0 +1,1 @@
+# Stage: evaluation. Owned by the evaluation work; appends its final outputs to ALL_TARGETS.

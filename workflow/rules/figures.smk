@@ -1,0 +1,1 @@
+# Stage: figures. Owned by the figures work; appends its final outputs to ALL_TARGETS.

@@ -1,0 +1,53 @@
+# Stage 1: puzzles. One JSON Lines file per split; each split draws from its own seed stream,
+# derived from puzzles.seed and the split's name, so splits are independent and reproducible.
+
+PUZZLE_SPLITS = list(config["puzzles"]["splits"])
+
+
+def split_seed(split):
+    return derive_seed(config["puzzles"]["seed"], "split", split)
+
+
+rule puzzles:
+    output:
+        f"{RESULTS}/puzzles/{{split}}.jsonl",
+    params:
+        n=lambda wc: config["puzzles"]["splits"][wc.split],
+        seed=lambda wc: split_seed(wc.split),
+        players=":".join(map(str, config["puzzles"].get("players", [1, 6]))),
+        workers=config["puzzles"].get("workers", 0),
+    wildcard_constraints:
+        split="|".join(PUZZLE_SPLITS),
+    threads: workflow.cores
+    log:
+        f"{RESULTS}/logs/puzzles-{{split}}.log",
+    shell:
+        "{PY} scripts/generate_puzzles.py --count {params.n} --seed {params.seed}"
+        " --id-prefix {wildcards.split} --players {params.players} --workers {params.workers}"
+        " --out {output} 2> >(tee {log} >&2)"
+
+
+rule verify_puzzles:
+    input:
+        expand(f"{RESULTS}/puzzles/{{split}}.jsonl", split=PUZZLE_SPLITS),
+    output:
+        f"{RESULTS}/puzzles/verified.txt",
+    log:
+        f"{RESULTS}/logs/verify-puzzles.log",
+    shell:
+        "{PY} scripts/verify_puzzles.py {input} > {output}.tmp 2> >(tee {log} >&2) && mv {output}.tmp {output}"
+
+
+rule puzzle_stats:
+    input:
+        f"{RESULTS}/puzzles/{{split}}.jsonl",
+    output:
+        f"{RESULTS}/puzzles/{{split}}.stats.json",
+    wildcard_constraints:
+        split="|".join(PUZZLE_SPLITS),
+    shell:
+        "{PY} scripts/puzzle_stats.py {input} --json {output}"
+
+
+ALL_TARGETS += [f"{RESULTS}/puzzles/verified.txt"]
+ALL_TARGETS += expand(f"{RESULTS}/puzzles/{{split}}.stats.json", split=PUZZLE_SPLITS)
