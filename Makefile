@@ -36,8 +36,8 @@ $(STAMP): pyproject.toml
 test: $(STAMP)  ## Run the test suite (CPU)
 	$(PY) -m pytest
 
-smoke: $(STAMP)  ## Whole DAG on CPU with small models (profile smoke)
-	$(SNAKEMAKE) --profile workflow/profiles/smoke
+smoke: $(STAMP)  ## Whole DAG on CPU with small models (profile smoke; reruns every stage)
+	$(SNAKEMAKE) --profile workflow/profiles/smoke --forceall
 
 figures: $(STAMP)  ## Re-render figures and tables from committed results/ (no GPU, no training)
 	$(PY) scripts/make_figures.py --results results --out figures
