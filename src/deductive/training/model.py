@@ -1,0 +1,89 @@
+"""The trained model: a torchtune decoder built from a Hugging Face directory, and back.
+
+torchtune supplies the builder (`deductive.inference.models.torchtune_spec` picks it from
+config.json: Qwen2 or Llama) and the weight-name conversions its FullModelHFCheckpointer uses
+(`qwen2_hf_to_tune` / `convert_weights.hf_to_tune` and their inverses). Loading and saving go
+through those functions directly so that checkpoint.py controls where and how files are written
+(atomically, with a COMPLETE marker), which the checkpointer's epoch_N layout does not.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+
+def hf_config(model_dir: str | Path) -> dict:
+    return json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+
+
+def build_model(model_dir: str | Path, *, dtype: torch.dtype = torch.float32,
+                device: str | torch.device = "cpu", max_seq_len: int | None = None) -> torch.nn.Module:
+    """The torchtune decoder of `model_dir`'s architecture with uninitialised weights."""
+    from torchtune.config._utils import _get_component_from_path
+
+    from deductive.inference.models import torchtune_spec
+
+    builder, _, kwargs = torchtune_spec(model_dir)
+    if max_seq_len:
+        kwargs = dict(kwargs, max_seq_len=max_seq_len)
+    with torch.device(device):
+        model = _get_component_from_path(builder)(**kwargs)
+    return model.to(dtype=dtype)
+
+
+def _model_type(model_dir: str | Path) -> str:
+    from deductive.inference.models import torchtune_spec
+
+    return torchtune_spec(model_dir)[1]
+
+
+def hf_to_tune(state: dict[str, torch.Tensor], model_dir: str | Path) -> dict[str, torch.Tensor]:
+    cfg = hf_config(model_dir)
+    kwargs = dict(num_heads=cfg["num_attention_heads"], num_kv_heads=cfg["num_key_value_heads"],
+                  dim=cfg["hidden_size"])
+    tied = bool(cfg.get("tie_word_embeddings", False))
+    if _model_type(model_dir) == "QWEN2":
+        from torchtune.models.qwen2._convert_weights import qwen2_hf_to_tune
+
+        return qwen2_hf_to_tune(state, tie_word_embeddings=tied, **kwargs)
+    from torchtune.models.convert_weights import hf_to_tune as llama_hf_to_tune
+
+    if tied:
+        state = {k: v for k, v in state.items() if k != "lm_head.weight"}
+    return llama_hf_to_tune(state, head_dim=cfg.get("head_dim"), **kwargs)
+
+
+def tune_to_hf(state: dict[str, torch.Tensor], model_dir: str | Path) -> dict[str, torch.Tensor]:
+    cfg = hf_config(model_dir)
+    kwargs = dict(num_heads=cfg["num_attention_heads"], num_kv_heads=cfg["num_key_value_heads"],
+                  dim=cfg["hidden_size"])
+    if _model_type(model_dir) == "QWEN2":
+        from torchtune.models.qwen2._convert_weights import qwen2_tune_to_hf
+
+        return qwen2_tune_to_hf(state, tie_word_embeddings=bool(cfg.get("tie_word_embeddings")), **kwargs)
+    from torchtune.models.convert_weights import tune_to_hf as llama_tune_to_hf
+
+    return llama_tune_to_hf(state, head_dim=cfg.get("head_dim"), **kwargs)
+
+
+def load_hf_state_dict(model_dir: str | Path) -> dict[str, torch.Tensor]:
+    files = sorted(Path(model_dir).glob("*.safetensors"))
+    if not files:
+        raise FileNotFoundError(f"{model_dir}: no *.safetensors weight files")
+    state: dict[str, torch.Tensor] = {}
+    for path in files:
+        state.update(load_file(str(path)))
+    return state
+
+
+def load_model(model_dir: str | Path, *, dtype: torch.dtype = torch.float32,
+               device: str | torch.device = "cpu", max_seq_len: int | None = None) -> torch.nn.Module:
+    """Build the decoder and load `model_dir`'s weights into it (strict)."""
+    model = build_model(model_dir, dtype=dtype, device=device, max_seq_len=max_seq_len)
+    state = hf_to_tune(load_hf_state_dict(model_dir), model_dir)
+    model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=True)
+    return model

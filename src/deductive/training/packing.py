@@ -1,0 +1,194 @@
+"""Prompt-shared packing: one puzzle's prompt once per row, followed by several completions.
+
+A row of `row_tokens` positions holds [prompt | completion 1 | completion 2 | ... | padding].
+Each position has a document id: 0 for the prompt, j >= 1 for completion j, -1 for padding.
+Attention (`attention_mask`): a token sees earlier tokens of its own document and, for a
+completion, the whole prompt; padding sees only padding. Position ids restart for every
+completion at len(prompt), as if it followed the prompt alone, so a packed row computes exactly
+what each (prompt + completion) computes on its own (tests/test_packing.py measures it).
+
+The log-prob of completion token t comes from the logits at `src_pos[t]`: the previous token of
+the same completion, or the prompt's last token for the first completion token. Per token the
+row also carries the sampling log-prob (from vLLM), the completion's advantage (0 on its last
+token, method.md section 3) and its weight 1/len(completion), renormalised so that the mean
+weight over all completion tokens of the iteration is 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import groupby
+
+import torch
+
+PAD_DOC = -1
+
+
+@dataclass
+class PackedRows:
+    tokens: torch.Tensor             # (R, L) long
+    input_pos: torch.Tensor          # (R, L) long
+    doc_ids: torch.Tensor            # (R, L) long
+    src_pos: torch.Tensor            # (R, L) long, -1 where no log-prob is needed
+    sampling_logprobs: torch.Tensor  # (R, L) float
+    advantages: torch.Tensor         # (R, L) float
+    weights: torch.Tensor            # (R, L) float, 0 off completion tokens
+
+    def __len__(self) -> int:
+        return self.tokens.shape[0]
+
+    def select(self, index) -> "PackedRows":
+        return PackedRows(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+
+    @property
+    def completion_tokens(self) -> int:
+        return int((self.weights != 0).sum())
+
+    @property
+    def real_tokens(self) -> int:
+        return int((self.doc_ids != PAD_DOC).sum())
+
+
+def pack(samples: list[dict], row_tokens: int, *, zero_last_token: bool = True,
+         pad_id: int = 0, rows_multiple_of: int = 1) -> PackedRows:
+    """Pack sample records (with "advantage") into rows; samples of one puzzle must be adjacent.
+
+    Greedy in input order: a completion goes into the current row of its puzzle when it fits,
+    else a new row (starting with the prompt again) is opened. The number of rows is padded with
+    empty rows (all weights 0) to a multiple of `rows_multiple_of` (one share per rank).
+    """
+    samples = [s for s in samples if len(s["completion_token_ids"]) > 0]
+    rows: list[list[dict]] = []
+    for _, group in groupby(samples, key=lambda s: s["puzzle_id"]):
+        group = list(group)
+        prompt_len = len(group[0]["prompt_token_ids"])
+        used = row_tokens  # force a new row for the first completion
+        for sample in group:
+            n = len(sample["completion_token_ids"])
+            if prompt_len + n > row_tokens:
+                raise ValueError(f"puzzle {sample['puzzle_id']}: prompt ({prompt_len}) + completion "
+                                 f"({n}) tokens exceed the packing row of {row_tokens} tokens; raise "
+                                 "training.row_tokens to at least the sampler's max_model_len")
+            if used + n > row_tokens:
+                rows.append([])
+                used = prompt_len
+            rows[-1].append(sample)
+            used += n
+    n_rows = max(1, -(-len(rows) // rows_multiple_of)) * rows_multiple_of
+    n_completions = sum(len(r) for r in rows)
+    n_tokens = sum(len(s["completion_token_ids"]) for r in rows for s in r)
+    # weight 1/len, renormalised to mean 1 over all completion tokens: * n_tokens / n_completions
+    scale = n_tokens / n_completions if n_completions else 0.0
+
+    shape = (n_rows, row_tokens)
+    out = PackedRows(
+        tokens=torch.full(shape, pad_id, dtype=torch.long),
+        input_pos=torch.zeros(shape, dtype=torch.long),
+        doc_ids=torch.full(shape, PAD_DOC, dtype=torch.long),
+        src_pos=torch.full(shape, -1, dtype=torch.long),
+        sampling_logprobs=torch.zeros(shape, dtype=torch.float32),
+        advantages=torch.zeros(shape, dtype=torch.float32),
+        weights=torch.zeros(shape, dtype=torch.float32),
+    )
+    for r, row in enumerate(rows):
+        prompt = row[0]["prompt_token_ids"]
+        p = len(prompt)
+        out.tokens[r, :p] = torch.tensor(prompt, dtype=torch.long)
+        out.input_pos[r, :p] = torch.arange(p)
+        out.doc_ids[r, :p] = 0
+        start = p
+        for j, sample in enumerate(row, 1):
+            ids = sample["completion_token_ids"]
+            n = len(ids)
+            end = start + n
+            out.tokens[r, start:end] = torch.tensor(ids, dtype=torch.long)
+            out.input_pos[r, start:end] = torch.arange(p, p + n)
+            out.doc_ids[r, start:end] = j
+            out.src_pos[r, start] = p - 1
+            out.src_pos[r, start + 1:end] = torch.arange(start, end - 1)
+            lp = sample.get("logprobs")
+            out.sampling_logprobs[r, start:end] = (torch.tensor(lp, dtype=torch.float32) if lp is not None
+                                                   else torch.full((n,), float("nan")))
+            out.advantages[r, start:end] = float(sample["advantage"])
+            if zero_last_token:
+                out.advantages[r, end - 1] = 0.0
+            out.weights[r, start:end] = scale / n
+            start = end
+        # padding positions count up from 0 so they stay inside the RoPE cache
+        out.input_pos[r, start:] = torch.arange(row_tokens - start)
+    for r in range(len(rows), n_rows):
+        out.input_pos[r] = torch.arange(row_tokens)
+    return out
+
+
+def attention_mask(doc_ids: torch.Tensor) -> torch.Tensor:
+    """Dense (R, L, L) bool mask, True where query i may attend to key j (torchtune convention)."""
+    L = doc_ids.shape[-1]
+    causal = torch.ones(L, L, dtype=torch.bool, device=doc_ids.device).tril()
+    q = doc_ids[:, :, None]
+    k = doc_ids[:, None, :]
+    same = q == k
+    prompt = (k == 0) & (q > 0)
+    return causal & (same | prompt)
+
+
+def block_mask(doc_ids: torch.Tensor):
+    """The same mask as a flex-attention BlockMask (GPU: no dense L x L tensor)."""
+    from torch.nn.attention.flex_attention import create_block_mask
+
+    docs = doc_ids
+
+    def mask_mod(b, h, q_idx, kv_idx):
+        qd = docs[b, q_idx]
+        kd = docs[b, kv_idx]
+        return (q_idx >= kv_idx) & ((qd == kd) | ((kd == 0) & (qd > 0)))
+
+    R, L = doc_ids.shape
+    return create_block_mask(mask_mod, R, None, L, L, device=doc_ids.device)
+
+
+def _chunk_logprobs(chunk, r_idx, src, tgt, entropy: bool):
+    """log p(tgt) at (r_idx, src) of one logits chunk; float32 only inside (recomputed in backward)."""
+    logits = chunk.float()
+    lse = logits.logsumexp(-1)  # (R, l)
+    lp = logits[r_idx, src, tgt] - lse[r_idx, src]
+    if not entropy:
+        return lp, None
+    probs = (logits - lse[..., None]).exp()
+    h = lse - (probs * logits).sum(-1)  # entropy at every position of the chunk
+    return lp, h[r_idx, src]
+
+
+def packed_logprobs(model: torch.nn.Module, rows: PackedRows, *, use_block_mask: bool = False,
+                    entropy: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Per-position log-prob of each completion token under `model` ((R, L), 0 elsewhere).
+
+    With `entropy`, also the entropy of the model's next-token distribution at each completion
+    token's source position (for an optional entropy bonus). When the model chunks its output
+    (`set_num_output_chunks`), each chunk is upcast to float32 on its own and recomputed in the
+    backward pass, so the float32 logits of a whole row never exist at once.
+    """
+    from torch.utils.checkpoint import checkpoint
+
+    mask = block_mask(rows.doc_ids) if use_block_mask else attention_mask(rows.doc_ids)
+    out = model(rows.tokens, mask=mask, input_pos=rows.input_pos)
+    chunks = out if isinstance(out, list) else [out]
+    logprobs = torch.zeros(rows.tokens.shape, dtype=torch.float32, device=rows.tokens.device)
+    ent = torch.zeros_like(logprobs) if entropy else None
+    start = 0
+    for chunk in chunks:  # (R, l, V) pieces along the sequence
+        stop = start + chunk.shape[1]
+        sel = (rows.src_pos >= start) & (rows.src_pos < stop)
+        r_idx, t_idx = sel.nonzero(as_tuple=True)
+        if r_idx.numel():
+            src = rows.src_pos[r_idx, t_idx] - start
+            tgt = rows.tokens[r_idx, t_idx]
+            if len(chunks) > 1 and torch.is_grad_enabled():
+                lp, h = checkpoint(_chunk_logprobs, chunk, r_idx, src, tgt, entropy, use_reentrant=False)
+            else:
+                lp, h = _chunk_logprobs(chunk, r_idx, src, tgt, entropy)
+            logprobs = logprobs.index_put((r_idx, t_idx), lp)
+            if entropy:
+                ent = ent.index_put((r_idx, t_idx), h)
+        start = stop
+    return logprobs, ent
