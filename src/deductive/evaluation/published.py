@@ -1,0 +1,50 @@
+"""The published numbers (results/published/published.csv): loaded as their own rows, every
+one labelled as taken from the publication, never merged with what this project measured."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from deductive.config import REPO_ROOT
+
+PUBLISHED_CSV = REPO_ROOT / "results" / "published" / "published.csv"
+_FLOATS = ("accuracy", "usd_per_puzzle", "usd_per_m_input", "usd_per_m_output", "mean_prompt_tokens",
+           "mean_completion_tokens")
+_INTS = ("n_puzzles", "samples_per_puzzle")
+REQUIRED = ("key", "label", "split", *_INTS, *_FLOATS, "price_key", "source", "source_date", "note")
+
+
+def load_published(path: str | Path = PUBLISHED_CSV) -> dict[str, dict]:
+    """key -> row with numbers parsed (an empty cell is None) and `source_kind` = 'published'."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no published table")
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+        rows: dict[str, dict] = {}
+        for row in reader:
+            parsed = dict(row)
+            for col in _FLOATS:
+                parsed[col] = float(row[col]) if row[col] else None
+            for col in _INTS:
+                parsed[col] = int(row[col]) if row[col] else None
+            parsed["source_kind"] = "published"
+            if parsed["key"] in rows:
+                raise ValueError(f"{path}: duplicate key {parsed['key']}")
+            rows[parsed["key"]] = parsed
+    return rows
+
+
+def implied_prompt_tokens(row: dict, decimals: int) -> tuple[float, float]:
+    """The range of mean prompt tokens that, with the row's completion tokens and prices,
+    rounds to the published dollar figure at `decimals` decimals."""
+    half = 0.5 * 10 ** (-decimals)
+    out_cost = row["mean_completion_tokens"] * row["usd_per_m_output"] / 1e6
+    per_token = row["usd_per_m_input"] / 1e6
+    lo = (row["usd_per_puzzle"] - half - out_cost) / per_token
+    hi = (row["usd_per_puzzle"] + half - out_cost) / per_token
+    return max(0.0, lo), hi
