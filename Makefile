@@ -12,7 +12,7 @@ SNAKEMAKE   := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/src
 export WANDB_MODE ?= disabled
 
-.PHONY: help setup test smoke figures reproduce bench clean
+.PHONY: help setup test smoke figures reproduce bench citation clean
 
 help:  ## List the targets
 	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
@@ -50,6 +50,10 @@ bench: $(STAMP)  ## Benchmarks: puzzle generator, rollouts, training throughput
 	$(PY) scripts/bench_generator.py
 	$(PY) scripts/bench_rollout.py
 	$(PY) scripts/bench_training.py
+
+citation:  ## Validate CITATION.cff with cffconvert (own venv: it needs an old jsonschema)
+	test -x .venv-cff/bin/cffconvert || ( $(PYTHON) -m venv .venv-cff && .venv-cff/bin/pip install --quiet cffconvert==2.0.0 )
+	.venv-cff/bin/cffconvert --validate -i CITATION.cff
 
 clean:  ## Remove the smoke profile's outputs and caches (keeps .venv and committed results)
 	rm -rf .snakemake work/smoke checkpoints/smoke .pytest_cache
