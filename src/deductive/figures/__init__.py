@@ -1,0 +1,1 @@
+"""Figures and tables drawn from committed results (scripts/make_figures.py)."""

@@ -1,0 +1,207 @@
+"""Reading the results a figure is drawn from, remembering every file read.
+
+Figures only read committed results (pinned interfaces 6 and 7 of the project):
+  results/published/published.csv                       numbers taken from the publication
+  results/<profile>/eval/<entry>/<split>.summary.json    measured accuracy, CI, cost
+  results/<profile>/train/<run>/metrics.jsonl, summary.json   training curves
+An `Inputs` object records each file read (path and sha256) and the code commit in its
+provenance block, so a caption can name exactly what its figure came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deductive.io import read_jsonl
+from deductive.puzzles.formats import file_sha256
+
+MEASURED = "measured"
+PUBLISHED = "published"
+
+
+class FigureInputError(ValueError):
+    """A results file a figure needs is malformed; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One model's result on one split, measured here or taken from the publication."""
+
+    key: str  # evaluation entry, or the published model name
+    label: str
+    accuracy: float  # mean per-puzzle reward, 0..1
+    usd_per_puzzle: float | None
+    source: str  # MEASURED or PUBLISHED
+    kind: str | None = None  # base | trained | api (None if unknown)
+    ci95: tuple[float, float] | None = None
+    split: str | None = None
+    model: str | None = None
+
+
+@dataclass
+class Inputs:
+    """Files read for one figure: display path -> sha256, and the commits they came from."""
+
+    root: Path  # the results folder; paths are shown relative to its parent
+    files: dict[str, str] = field(default_factory=dict)
+    commits: set[str] = field(default_factory=set)
+
+    def _name(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.root.resolve().parent).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def add(self, path: Path, provenance: dict | None = None) -> None:
+        self.files[self._name(path)] = file_sha256(path)
+        if isinstance(provenance, dict):
+            commit = (provenance.get("code") or {}).get("commit")
+            if commit:
+                dirty = (provenance.get("code") or {}).get("dirty")
+                self.commits.add(f"{commit}{' (uncommitted changes)' if dirty else ''}")
+
+    def merge(self, other: "Inputs") -> None:
+        self.files.update(other.files)
+        self.commits |= other.commits
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise FigureInputError(f"{path}: not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise FigureInputError(f"{path}: expected a JSON object")
+    return data
+
+
+def _float(value, where: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise FigureInputError(f"{where}: not a number: {value!r}") from None
+
+
+# --- published numbers -------------------------------------------------------------------
+
+def published_path(results: Path) -> Path:
+    return results / "published" / "published.csv"
+
+
+def published_kind(row: dict) -> str:
+    """base | trained | api for a published row (column `kind` when present).
+
+    Otherwise: a key ending in '+grpo' is a GRPO-trained model, a Hugging Face repo id
+    ('org/name') an open-weight base model, anything else an API model.
+    """
+    if row.get("kind"):
+        return row["kind"]
+    key = row["key"]
+    if key.endswith("+grpo"):
+        return "trained"
+    return "base" if "/" in key else "api"
+
+
+def load_published(results: Path, inputs: Inputs) -> list[Point]:
+    """Rows of results/published/published.csv, in file order; [] if the file is absent.
+
+    Columns used: `key`, `label`, `accuracy` (fraction 0..1), `usd_per_puzzle`, `split`,
+    optional `kind`.
+    """
+    path = published_path(results)
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    inputs.add(path)
+    points = []
+    for number, row in enumerate(rows, 2):
+        where = f"{path}:{number}"
+        for column in ("key", "accuracy"):
+            if not row.get(column):
+                raise FigureInputError(f"{where}: the row has no '{column}'")
+        accuracy = _float(row["accuracy"], where)
+        if not 0.0 <= accuracy <= 1.0:
+            raise FigureInputError(f"{where}: accuracy {accuracy} is not a fraction in [0, 1]")
+        points.append(Point(key=row["key"], label=row.get("label") or row["key"], accuracy=accuracy,
+                            usd_per_puzzle=_float(row.get("usd_per_puzzle"), where),
+                            source=PUBLISHED, kind=published_kind(row),
+                            split=row.get("split") or "published_val", model=row["key"]))
+    return points
+
+
+# --- measured evaluation summaries ---------------------------------------------------------
+
+def eval_summary_paths(profile_dir: Path, split: str) -> list[Path]:
+    """results/<profile>/eval/*/<split>.summary.json, sorted by entry name."""
+    return sorted((profile_dir / "eval").glob(f"*/{split}.summary.json"))
+
+
+def load_measured(profile_dir: Path, split: str, inputs: Inputs) -> list[Point]:
+    points = []
+    for path in eval_summary_paths(profile_dir, split):
+        data = _read_json(path)
+        for key in ("entry", "accuracy"):
+            if key not in data:
+                raise FigureInputError(f"{path}: missing key '{key}'")
+        ci = data.get("ci95")
+        ci95 = (float(ci[0]), float(ci[1])) if isinstance(ci, (list, tuple)) and len(ci) == 2 else None
+        inputs.add(path, data.get("provenance"))
+        points.append(Point(key=data["entry"], label=data["entry"], accuracy=float(data["accuracy"]),
+                            usd_per_puzzle=_float(data.get("usd_per_puzzle"), str(path)),
+                            source=MEASURED, kind=data.get("kind"), ci95=ci95,
+                            split=data.get("split", split), model=data.get("model")))
+    return points
+
+
+# --- training runs -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    model: str | None
+    iterations: list[int]
+    values: list[float]  # validation accuracy per iteration
+    metric: str  # which metrics.jsonl key the values are
+    base_value: float | None  # the base model's level on the same validation split
+    best_iteration: int | None
+
+
+def training_run_dirs(profile_dir: Path) -> list[Path]:
+    return sorted(p.parent for p in (profile_dir / "train").glob("*/metrics.jsonl"))
+
+
+def load_runs(profile_dir: Path, inputs: Inputs) -> list[Run]:
+    runs = []
+    for run_dir in training_run_dirs(profile_dir):
+        metrics_path = run_dir / "metrics.jsonl"
+        records = [r for r in read_jsonl(metrics_path) if isinstance(r, dict)]
+        summary_path = run_dir / "summary.json"
+        summary = _read_json(summary_path) if summary_path.is_file() else {}
+        # val_accuracy when recorded, else val_reward (the same quantity: mean per-puzzle reward)
+        metric = "val_accuracy" if any(r.get("val_accuracy") is not None for r in records) else "val_reward"
+        pairs = sorted((int(r["iteration"]), float(r[metric])) for r in records
+                       if r.get(metric) is not None and r.get("iteration") is not None)
+        inputs.add(metrics_path, summary.get("provenance"))
+        if summary:
+            inputs.add(summary_path, summary.get("provenance"))
+        base = summary.get("base_val_accuracy", summary.get("base_val_reward"))
+        runs.append(Run(name=summary.get("run", run_dir.name), model=summary.get("model"),
+                        iterations=[p[0] for p in pairs], values=[p[1] for p in pairs], metric=metric,
+                        base_value=float(base) if base is not None else None,
+                        best_iteration=summary.get("best_iteration")))
+    return runs
+
+
+def profiles_present(results: Path) -> list[str]:
+    """Profiles with any results folder (every folder under results/ but `published`)."""
+    if not results.is_dir():
+        return []
+    return sorted(p.name for p in results.iterdir() if p.is_dir() and p.name != "published"
+                  and not p.name.startswith("."))

@@ -1,0 +1,162 @@
+"""Figure/table 4: reproduced (measured here) versus published, as a table and a paired chart.
+
+Every published row is listed; a measured result is paired with the published row its
+evaluation entry reproduces (`published_key` of deductive.evaluation.entries, on the split
+`figures.comparison_split`, default `published_val`: the puzzles the publication used).
+The table is written as Markdown and LaTeX; the paired chart only when a pair exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
+from matplotlib.ticker import PercentFormatter
+
+from deductive.figures import style
+from deductive.figures.context import Context, Rendered
+from deductive.figures.data import Point, load_measured, load_published
+from deductive.io import atomic_write_text
+
+NAME = "published_compare"
+TITLE = "Reproduced versus published"
+MISSING = "not measured"
+
+
+@dataclass(frozen=True)
+class Row:
+    published: Point
+    measured: Point | None
+    stand_in: bool
+
+
+def published_key_of(ctx: Context, p: Point) -> str | None:
+    entry = ctx.entries.get(p.key)
+    return getattr(entry, "published_key", None) if entry is not None else None
+
+
+def pairs(ctx: Context, inputs) -> list[Row]:
+    published = load_published(ctx.results, inputs)
+    measured = load_measured(ctx.profile_dir, ctx.settings.comparison_split, inputs)
+    rows = []
+    for pub in published:
+        matches = [m for m in measured if published_key_of(ctx, m) == pub.key]
+        if not matches:
+            rows.append(Row(pub, None, False))
+        for m in matches:
+            rows.append(Row(pub, m, bool(getattr(ctx.entries.get(m.key), "stand_in", False))))
+    return rows
+
+
+def _pct(x: float | None) -> str:
+    return "" if x is None else f"{100 * x:.1f}%"
+
+
+def _usd(x: float | None) -> str:
+    if x is None:
+        return ""
+    return f"${x:.4g}"
+
+
+def table_cells(row: Row) -> list[str]:
+    pub, m = row.published, row.measured
+    if m is None:
+        measured = [MISSING, "", "", ""]
+    else:
+        ci = f" [{_pct(m.ci95[0])}, {_pct(m.ci95[1])}]" if m.ci95 else ""
+        delta = f"{100 * (m.accuracy - pub.accuracy):+.1f}"
+        entry = m.key + (" (stand-in)" if row.stand_in else "")
+        measured = [f"{_pct(m.accuracy)}{ci}", delta, _usd(m.usd_per_puzzle), entry]
+    return [pub.label, _pct(pub.accuracy), _usd(pub.usd_per_puzzle), *measured]
+
+
+HEADER = ["model", "published accuracy", "published $/puzzle", "measured here: accuracy [95% CI]",
+          "difference (points)", "measured here: $/puzzle", "measured entry"]
+
+
+def markdown(ctx: Context, rows: list[Row]) -> str:
+    lines = [f"| {' | '.join(HEADER)} |", "|" + "---|" * len(HEADER)]
+    lines += [f"| {' | '.join(table_cells(r))} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+               "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+
+
+def _tex(text: str) -> str:
+    return "".join(TEX_ESCAPES.get(c, c) for c in text)
+
+
+def latex(ctx: Context, rows: list[Row]) -> str:
+    lines = [r"\begin{tabular}{lrrrrrl}", r"\hline",
+             " & ".join(_tex(h) for h in HEADER) + r" \\", r"\hline"]
+    lines += [" & ".join(_tex(c) for c in table_cells(r)) + r" \\" for r in rows]
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def chart(ctx: Context, rows: list[Row]):
+    paired = [r for r in rows if r.measured is not None]
+    style.setup()
+    fig, ax = plt.subplots(figsize=(max(5.8, 1.4 * len(paired) + 2.0), 4.2))
+    width = 0.38
+    top = 0.0
+    labels = []
+    for x, row in enumerate(paired):
+        pub, m = row.published, row.measured
+        ax.bar(x - width / 2, pub.accuracy, width * 0.95, color="white", edgecolor=style.PUBLISHED,
+               hatch="///", lw=1.0)
+        err = ([[max(0.0, m.accuracy - m.ci95[0])], [max(0.0, m.ci95[1] - m.accuracy)]] if m.ci95 else None)
+        ax.bar(x + width / 2, m.accuracy, width * 0.95, color=style.MEASURED,
+               yerr=err, capsize=3, error_kw={"lw": 1, "ecolor": "0.2"})
+        for off, value, high in ((-width / 2, pub.accuracy, pub.accuracy),
+                                 (width / 2, m.accuracy, m.ci95[1] if m.ci95 else m.accuracy)):
+            ax.annotate(_pct(value), (x + off, high), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=7)
+            top = max(top, high)
+        labels.append(f"{pub.label}\nvs {m.key}" + (" (stand-in)" if row.stand_in else ""))
+    ax.set_xticks(range(len(paired)), labels, fontsize=7.5)
+    ax.set_ylim(0, min(1.05, max(0.1, top * 1.2 + 0.02)))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("accuracy")
+    ax.grid(axis="x", visible=False)
+    ax.legend(handles=[Patch(facecolor="white", edgecolor=style.PUBLISHED, hatch="///",
+                             label=f"{style.PUBLISHED_LABEL} (OpenPipe, 2025)"),
+                       Patch(color=style.MEASURED, label=f"{style.MEASURED_LABEL} (95% CI)")],
+              loc="upper left", frameon=False)
+    ax.set_title(f"{TITLE}: profile {ctx.profile}, split '{ctx.settings.comparison_split}'", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def render(ctx: Context) -> Rendered | None:
+    inputs = ctx.new_inputs()
+    rows = pairs(ctx, inputs)
+    if not rows:
+        return None
+    files = []
+    for suffix, text in (("md", markdown(ctx, rows)), ("tex", latex(ctx, rows))):
+        path = ctx.out_dir / f"{NAME}.{suffix}"
+        atomic_write_text(path, text)
+        files.append(path)
+    n_pairs = sum(r.measured is not None for r in rows)
+    if n_pairs:
+        files += style.save(chart(ctx, rows), ctx.out_dir / NAME, dpi=ctx.settings.dpi)
+    stand_in = any(r.stand_in for r in rows)
+    description = (
+        "Every published number (taken from the publication, measured on the 64 published "
+        "validation puzzles) beside the result measured here for the evaluation entry that "
+        f"reproduces it, on split `{ctx.settings.comparison_split}` of profile `{ctx.profile}`. "
+        f"{n_pairs} of {len(rows)} rows have a measured counterpart"
+        + ("; the others read 'not measured' (no entry of this profile evaluated them)." if n_pairs < len(rows) else ".")
+        + " Measured costs come from each model's own recorded token counts; published costs are as "
+        "published (the 32B 'after GRPO' dollar figure contains the original's cost error, see "
+        "results/published/SOURCE.md)."
+        + (" Stand-in rows: a small model standing in for the published one (smoke profile); the "
+           "numbers are not comparable, the pairing only exercises the pipeline." if stand_in else "")
+        + (" The table is in `published_compare.md` and `published_compare.tex`"
+           + ("; the chart shows the measured pairs." if n_pairs else "."))
+    )
+    return Rendered(NAME, TITLE, files, inputs, description)
