@@ -92,3 +92,34 @@ def eval_dir(config: dict, entry: str) -> Path:
 
 def work_dir(config: dict, entry: str) -> Path:
     return REPO_ROOT / "work" / config["profile"] / "eval" / entry
+
+
+def check_evaluation_config(config: dict) -> None:
+    """Cross references the schema cannot check: price keys, served models, splits."""
+    from deductive.pricing import load_prices
+
+    ev = config["evaluation"]
+    prices = load_prices()
+    known_splits = set(config["puzzles"]["splits"]) | {PUBLISHED_SPLIT}
+    problems = []
+    for split in ev["splits"]:
+        if split not in known_splits:
+            problems.append(f"evaluation.splits: '{split}' is not a puzzle split (known: {', '.join(sorted(known_splits))})")
+    if ev["device"] not in prices.hardware:
+        problems.append(f"evaluation.device: '{ev['device']}' has no price in {prices.path.name} "
+                        f"(known: {', '.join(sorted(prices.hardware))})")
+    for name, spec in (ev.get("api") or {}).items():
+        if spec["price"] not in prices.tokens:
+            problems.append(f"evaluation.api.{name}.price: '{spec['price']}' has no price in {prices.path.name} "
+                            f"(known: {', '.join(sorted(prices.tokens))})")
+        if spec.get("serve") and spec["serve"] not in config["models"]:
+            problems.append(f"evaluation.api.{name}.serve: '{spec['serve']}' is not a key of models")
+        for split in spec.get("splits") or []:
+            if split not in known_splits:
+                problems.append(f"evaluation.api.{name}.splits: '{split}' is not a puzzle split")
+    for entry in list_entries(config).values():
+        if entry.kind != "api" and entry.price_key not in prices.tokens:
+            problems.append(f"model '{entry.model_name}': no token price '{entry.price_key}' in {prices.path.name} "
+                            f"(its stands_for/repo_id names the price)")
+    if problems:
+        raise ConfigError("\n".join(problems))

@@ -1,0 +1,90 @@
+"""Entry points of scripts/evaluate.py, scripts/make_tables.py and scripts/regrade.py: argument
+handling and the one-line `error:` contract (exit status 2, no traceback, nothing lost)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from deductive.config import REPO_ROOT, ConfigError, load_config
+from deductive.io import atomic_write_json
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from deductive.evaluation.regrade import RegradeError
+    from deductive.evaluation.run import EvaluationError
+    from deductive.evaluation.summary import IncompleteEvaluation
+    from deductive.pricing import PricingError
+    from deductive.puzzles.formats import PuzzleFileError
+
+    errors: list[type[BaseException]] = [ConfigError, EvaluationError, IncompleteEvaluation, PricingError,
+                                         PuzzleFileError, RegradeError, FileNotFoundError]
+    try:
+        from deductive.inference.rollout import RolloutError
+
+        errors.append(RolloutError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _fail(exc: BaseException) -> int:
+    text = str(exc).strip().replace("\n", "; ") or type(exc).__name__
+    print(f"error: {text}", file=sys.stderr, flush=True)
+    return 2
+
+
+def main_evaluate(args) -> int:
+    try:
+        config = load_config(args.config)
+        from deductive.evaluation.entries import check_evaluation_config, list_entries
+        from deductive.evaluation.run import evaluate_api, evaluate_local
+
+        check_evaluation_config(config)
+        entries = list_entries(config)
+        if args.entry not in entries:
+            raise ConfigError(f"no evaluation entry '{args.entry}' (known: {', '.join(sorted(entries))})")
+        entry = entries[args.entry]
+        splits = args.splits or list(entry.splits)
+        if entry.kind == "api":
+            status = evaluate_api(config, entry, splits)
+        else:
+            evaluate_local(config, entry, splits)
+            status = {split: "done" for split in splits}
+        if args.status_out:
+            atomic_write_json(args.status_out, {"entry": entry.name, "kind": entry.kind, "splits": status})
+        return 0
+    except _expected_errors() as exc:
+        return _fail(exc)
+    except KeyboardInterrupt:
+        print("error: interrupted; rerun the same command to resume from the samples already written",
+              file=sys.stderr)
+        return 130
+
+
+def main_tables(args) -> int:
+    try:
+        config = load_config(args.config)
+        from deductive.evaluation.published import load_published
+        from deductive.evaluation.tables import write_tables
+
+        results = REPO_ROOT / "results" / config["profile"]
+        eval_root = Path(args.eval_root) if args.eval_root else results / "eval"
+        out = Path(args.out) if args.out else results / "tables"
+        paths = write_tables(eval_root, out, load_published())
+        print(f"tables: wrote {', '.join(str(p) for p in paths.values())}")
+        return 0
+    except _expected_errors() as exc:
+        return _fail(exc)
+
+
+def main_regrade(args) -> int:
+    try:
+        config = load_config(args.config)
+        from deductive.evaluation.regrade import regrade_profile
+
+        written, tables = regrade_profile(config, args.grader, args.out)
+        print(f"regrade ({args.grader}): {len(written)} summaries; tables in {tables['accuracy_csv'].parent}")
+        return 0
+    except _expected_errors() as exc:
+        return _fail(exc)

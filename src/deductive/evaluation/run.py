@@ -1,0 +1,218 @@
+"""Evaluate one entry on its splits: sample (resumably) into a partial file under work/,
+then finalise atomically into results/<profile>/eval/<entry>/:
+
+    <split>.samples.jsonl.gz   every graded completion, ordered, deterministic gzip
+    <split>.summary.json       accuracy, interval, tokens, cost, sampling, grader, provenance
+    <split>.skipped.json       instead, when an API baseline has no key (and why)
+
+A rerun after a crash or kill continues from the partial file (local models) or from the API
+client's cache and the partial file (API models); the summary is written only when every
+puzzle x sample record is present (`summary.IncompleteEvaluation` otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from deductive.config import REPO_ROOT, derive_seed
+from deductive.evaluation import entries as entries_mod
+from deductive.evaluation.entries import Entry
+from deductive.evaluation.summary import summarize
+from deductive.io import JsonlAppender, atomic_write_json, iter_jsonl, read_jsonl, write_jsonl
+from deductive.pricing import load_prices
+from deductive.provenance import provenance
+from deductive.puzzles.formats import file_sha256
+
+
+class EvaluationError(RuntimeError):
+    """A user-facing evaluation failure (missing input, wrong selection split, ...)."""
+
+
+# ---------------------------------------------------------------------------- paths
+def paths(config: dict, entry: str, split: str) -> dict[str, Path]:
+    out = entries_mod.eval_dir(config, entry)
+    work = entries_mod.work_dir(config, entry)
+    return {
+        "samples": out / f"{split}.samples.jsonl.gz",
+        "summary": out / f"{split}.summary.json",
+        "skipped": out / f"{split}.skipped.json",
+        "partial": work / f"{split}.partial.jsonl",
+        "timing": work / f"{split}.timing.jsonl",
+    }
+
+
+def sampling_config_dict(config: dict) -> dict:
+    """The shared `sampling` section with `evaluation.sampling` overrides (engine part dropped)."""
+    base = {k: v for k, v in (config.get("sampling") or {}).items() if k != "engine"}
+    over = (config.get("evaluation") or {}).get("sampling") or {}
+    merged = {**base, **{k: v for k, v in over.items() if k != "early_abort"}}
+    if "early_abort" in over:
+        merged["early_abort"] = {**base.get("early_abort", {}), **over["early_abort"]}
+    return merged
+
+
+def bootstrap_seed(config: dict, entry: str, split: str) -> int:
+    return derive_seed(config["evaluation"]["seed"], "bootstrap", entry, split)
+
+
+def dir_fingerprint(directory: Path) -> dict:
+    """{'path', 'manifest_sha256'} of a model or checkpoint directory: its manifest.json when
+    it has one, else a hash over (name, size, content hash) of its weight and config files."""
+    import hashlib
+
+    directory = Path(directory)
+    manifest = directory / "manifest.json"
+    if manifest.is_file():
+        return {"path": str(directory), "manifest_sha256": file_sha256(manifest), "hashed": "manifest.json"}
+    digest = hashlib.sha256()
+    for path in sorted(directory.iterdir()):
+        if path.is_file() and path.suffix in (".json", ".safetensors", ".model", ".txt"):
+            digest.update(f"{path.name}\0{path.stat().st_size}\0{file_sha256(path)}\n".encode())
+    return {"path": str(directory), "manifest_sha256": digest.hexdigest(), "hashed": "files"}
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _add_timing(path: Path, seconds: float, new: int) -> None:
+    if new <= 0:
+        return
+    with JsonlAppender(path) as log:
+        log.write({"seconds": seconds, "new": new, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+
+
+def _timing(path: Path) -> tuple[float, int]:
+    if not path.exists():
+        return 0.0, 0
+    rows = read_jsonl(path)
+    return sum(r["seconds"] for r in rows), sum(r["new"] for r in rows)
+
+
+# ---------------------------------------------------------------------------- finalising
+def finalise(config: dict, entry: Entry, split: str, *, puzzles, split_file: Path, model_info: dict,
+             sampling: dict, throughput: dict | None = None, extra_provenance: dict | None = None) -> Path:
+    """Summarise the partial file of (entry, split) and write samples + summary atomically."""
+    ev = config["evaluation"]
+    p = paths(config, entry.name, split)
+    records = list(iter_jsonl(p["partial"])) if p["partial"].exists() else []
+    prices = load_prices()
+    hardware = prices.device(ev["device"]) if throughput else None
+    prov = provenance(
+        profile=config["profile"], config=config, inputs={"puzzles": split_file},
+        entry=entry.name, kind=entry.kind, model=model_info,
+        split={"name": split, "path": _rel(split_file), "sha256": file_sha256(split_file),
+               "n_puzzles": len(puzzles), "limit": (ev.get("limit_puzzles") or {}).get(split)},
+        **(extra_provenance or {}),
+    )
+    summary = summarize(
+        entry=entry.name, kind=entry.kind, model=entry.model, split=split, puzzles=puzzles, records=records,
+        samples_per_puzzle=ev["samples_per_puzzle"], token_price=prices.token(entry.price_key),
+        bootstrap_seed=bootstrap_seed(config, entry.name, split), replicates=ev["bootstrap"]["replicates"],
+        confidence=ev["bootstrap"]["confidence"], sampling=sampling, grader_mode=ev["grader_mode"],
+        provenance=prov, throughput=throughput, hardware_price=hardware,
+        extra={"published_key": entry.published_key, "stand_in": entry.stand_in},
+    )
+    from deductive.evaluation.summary import complete_records
+
+    ordered = complete_records(records, puzzles, ev["samples_per_puzzle"])
+    write_jsonl(p["samples"], ordered)  # samples first: a summary always has its samples
+    atomic_write_json(p["summary"], summary)
+    if p["skipped"].exists():
+        p["skipped"].unlink()
+    return p["summary"]
+
+
+# ---------------------------------------------------------------------------- local models
+def _trained_checkpoint(config: dict, entry: Entry) -> tuple[Path, dict]:
+    summary_path = REPO_ROOT / "results" / config["profile"] / "train" / entry.run / "summary.json"
+    if not summary_path.is_file():
+        raise EvaluationError(f"{_rel(summary_path)}: no training summary for run '{entry.run}'; train it first")
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    select_on = (config.get("training") or {}).get("select_on") or summary.get("select_on") or "val"
+    if select_on in config["evaluation"]["splits"]:
+        raise EvaluationError(f"training.select_on is '{select_on}': a checkpoint selected on a reported split "
+                              f"would be reported on the puzzles that chose it")
+    best = summary.get("checkpoint_best")
+    if not best:
+        raise EvaluationError(f"{_rel(summary_path)}: no checkpoint_best")
+    path = Path(best)
+    path = path if path.is_absolute() else REPO_ROOT / path
+    if not path.is_dir():
+        raise EvaluationError(f"{best}: best checkpoint of run '{entry.run}' is missing")
+    info = {"checkpoint": _rel(path), "best_iteration": summary.get("best_iteration"),
+            "best_val_reward": summary.get("best_val_reward"), "selected_on": select_on,
+            "training_summary": {"path": _rel(summary_path), "sha256": file_sha256(summary_path)},
+            **{"checkpoint_" + k: v for k, v in dir_fingerprint(path).items() if k != "path"}}
+    return path, info
+
+
+def _base_model(config: dict, entry: Entry) -> tuple[Path, dict]:
+    from deductive.inference.models import read_manifest
+
+    model_dir = REPO_ROOT / "models" / entry.model_name
+    if not (model_dir / "config.json").is_file():
+        raise EvaluationError(f"models/{entry.model_name}: not prepared; run the prepare_model rule first")
+    manifest = read_manifest(model_dir) or {}
+    spec = config["models"][entry.model_name]
+    info = {"name": entry.model_name, "dir": _rel(model_dir), "source": spec.get("source"),
+            "repo_id": spec.get("repo_id"), "revision": spec.get("revision") or manifest.get("revision"),
+            "stands_for": spec.get("stands_for"), **{k: v for k, v in dir_fingerprint(model_dir).items() if k != "path"}}
+    return model_dir, info
+
+
+def evaluate_local(config: dict, entry: Entry, splits: list[str] | None = None) -> list[Path]:
+    """Base model or trained checkpoint: one engine for all of the entry's splits."""
+    from deductive.inference.rollout import Sampler, SamplingConfig, engine_kwargs, sample_to_file
+
+    ev = config["evaluation"]
+    splits = list(splits or entry.splits)
+    base_dir, model_info = _base_model(config, entry)
+    ckpt_dir = None
+    if entry.kind == "trained":
+        ckpt_dir, ckpt_info = _trained_checkpoint(config, entry)
+        model_info = {"base": model_info, **ckpt_info}
+    sampling = SamplingConfig.from_config(sampling_config_dict(config))
+    kwargs = engine_kwargs(config["sampling"])
+    device_count = kwargs["tensor_parallel_size"]
+    if device_count == 0:
+        import torch
+
+        device_count = max(1, torch.cuda.device_count())
+    sampler = None
+    outputs = []
+    try:
+        for split in splits:
+            split_file = entries_mod.split_path(config, split)
+            puzzles = entries_mod.load_split(config, split)
+            p = paths(config, entry.name, split)
+            if sampler is None:
+                started = time.monotonic()
+                if ckpt_dir is not None and (ckpt_dir / "tokenizer_config.json").is_file():
+                    sampler = Sampler(ckpt_dir, model_name=entry.name, **kwargs)
+                else:
+                    sampler = Sampler(base_dir, model_name=entry.name, **kwargs)
+                    if ckpt_dir is not None:
+                        sampler.load_weights(ckpt_dir)
+                print(f"{entry.name}: engine ready in {time.monotonic() - started:.0f}s", flush=True)
+            result = sample_to_file(sampler, puzzles, ev["samples_per_puzzle"], sampling, p["partial"],
+                                    grader_mode=ev["grader_mode"], label=f"{entry.name}/{split}")
+            _add_timing(p["timing"], result["seconds"], result["new"])
+            seconds, new = _timing(p["timing"])
+            throughput = ({"sampling_seconds": seconds, "device_count": device_count, "completions": new,
+                           "device": ev["device"]} if new > 0 and seconds > 0 else None)
+            recorded = {k: v for k, v in sampler.recorded_sampling(sampling, seed=0).items() if k != "sample_seed"}
+            recorded["seed_rule"] = "sample i of puzzle p uses derive_seed(seed, p, i) mod 2**32"
+            outputs.append(finalise(config, entry, split, puzzles=puzzles, split_file=split_file,
+                                    model_info=model_info, sampling=recorded, throughput=throughput,
+                                    extra_provenance={"engine": {k: v for k, v in kwargs.items()}}))
+    finally:
+        if sampler is not None:
+            sampler.close()
+    return outputs
