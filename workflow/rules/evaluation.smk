@@ -1,1 +1,109 @@
-# Stage: evaluation. Owned by the evaluation work; appends its final outputs to ALL_TARGETS.
+# Stage: evaluation. Every entry of the profile (base models, trained checkpoints selected on
+# val, API baselines) on the evaluation splits, then the accuracy and comparison tables.
+# Entries and splits come from deductive.evaluation.entries (one source of truth with the scripts).
+import os
+
+from deductive.evaluation.entries import PUBLISHED_SPLIT, list_entries
+
+EVAL_ENTRIES = list_entries(config)
+EVAL_LOCAL = sorted(n for n, e in EVAL_ENTRIES.items() if e.kind != "api")
+EVAL_API = sorted(n for n, e in EVAL_ENTRIES.items() if e.kind == "api")
+EVAL_SPLITS = list(config["evaluation"]["splits"])
+
+
+def eval_puzzle_files(entry):
+    return [config["evaluation"].get("published_val", "data/temporal-clue/val.json") if s == PUBLISHED_SPLIT
+            else f"{RESULTS}/puzzles/{s}.jsonl" for s in entry.splits]
+
+
+def eval_local_inputs(wildcards):
+    entry = EVAL_ENTRIES[wildcards.entry]
+    inputs = [f"models/{entry.model_name}/manifest.json", *eval_puzzle_files(entry)]
+    if entry.kind == "trained":
+        inputs.append(f"{RESULTS}/train/{entry.run}/summary.json")
+    return inputs
+
+
+def eval_api_inputs(wildcards):
+    entry = EVAL_ENTRIES[wildcards.entry]
+    inputs = eval_puzzle_files(entry)
+    if entry.api.get("serve"):
+        inputs.append(f"models/{entry.api['serve']}/manifest.json")
+    return inputs
+
+
+def api_key_state(wildcards):
+    """Part of the rule's params, so the job reruns when the key appears or disappears."""
+    entry = EVAL_ENTRIES[wildcards.entry]
+    if entry.api.get("serve"):
+        return "served-locally"
+    return "key-set" if os.environ.get(entry.api["api_key_env"]) else "key-missing"
+
+
+def api_env(wildcards):
+    """A locally served endpoint gets a dummy key from the rule (never a real one)."""
+    entry = EVAL_ENTRIES[wildcards.entry]
+    return f"{entry.api['api_key_env']}=local-dummy-key" if entry.api.get("serve") else ""
+
+
+if EVAL_LOCAL:
+
+    rule evaluate_local:
+        input:
+            eval_local_inputs,
+        output:
+            expand(f"{RESULTS}/eval/{{{{entry}}}}/{{split}}.summary.json", split=EVAL_SPLITS),
+            expand(f"{RESULTS}/eval/{{{{entry}}}}/{{split}}.samples.jsonl.gz", split=EVAL_SPLITS),
+        wildcard_constraints:
+            entry="|".join(map(lambda n: n.replace(".", r"\."), EVAL_LOCAL)),
+        threads: workflow.cores
+        resources:
+            vllm_engines=1,
+        log:
+            f"{RESULTS}/logs/evaluate-{{entry}}.log",
+        shell:
+            "{PY} scripts/evaluate.py --config {CONFIG_FILE} --entry {wildcards.entry} 2> >(tee {log} >&2)"
+
+
+if EVAL_API:
+
+    rule evaluate_api:
+        input:
+            eval_api_inputs,
+        output:
+            f"{RESULTS}/eval/{{entry}}/api.status.json",
+        params:
+            key=api_key_state,
+            env=api_env,
+        wildcard_constraints:
+            entry="|".join(map(lambda n: n.replace(".", r"\."), EVAL_API)),
+        threads: lambda wc: workflow.cores if EVAL_ENTRIES[wc.entry].api.get("serve") else 1
+        resources:
+            vllm_engines=1,
+        log:
+            f"{RESULTS}/logs/evaluate-{{entry}}.log",
+        shell:
+            "env {params.env} {PY} scripts/evaluate.py --config {CONFIG_FILE} --entry {wildcards.entry}"
+            " --status-out {output} 2> >(tee {log} >&2)"
+
+
+EVAL_OUTPUTS = [f"{RESULTS}/eval/{e}/{s}.summary.json" for e in EVAL_LOCAL for s in EVAL_SPLITS]
+EVAL_OUTPUTS += [f"{RESULTS}/eval/{e}/api.status.json" for e in EVAL_API]
+
+
+rule tables:
+    input:
+        EVAL_OUTPUTS,
+        "results/published/published.csv",
+    output:
+        f"{RESULTS}/tables/accuracy.csv",
+        f"{RESULTS}/tables/accuracy.md",
+        f"{RESULTS}/tables/comparison.csv",
+        f"{RESULTS}/tables/comparison.md",
+    localrule: True
+    shell:
+        "{PY} scripts/make_tables.py --config {CONFIG_FILE}"
+
+
+ALL_TARGETS += EVAL_OUTPUTS
+ALL_TARGETS += [f"{RESULTS}/tables/accuracy.csv", f"{RESULTS}/tables/comparison.csv"]

@@ -2,9 +2,9 @@
 splits, read from the `evaluation` section of the pinned config.
 
 - base: the base model of every training run (`training.runs.<run>.model`), or every model of
-  the profile when no run is configured; entry name = the model key.
+  the profile when no run is configured; entry name = "<model key>-base".
 - trained: every training run's checkpoint selected on val (summary.json `checkpoint_best`);
-  entry name = the run key.
+  entry name = "<run key>-trained".
 - api: `evaluation.api.<name>`; an OpenAI-compatible endpoint (any base_url) or Anthropic.
 """
 
@@ -59,11 +59,11 @@ def list_entries(config: dict) -> dict[str, Entry]:
     for name in base_models:
         target, stand_in = _stands_for(config, name)
         display = name if stand_in else target
-        add(Entry(name=name, kind="base", model=display, price_key=target, published_key=target,
+        add(Entry(name=f"{name}-base", kind="base", model=display, price_key=target, published_key=target,
                   splits=splits, model_name=name, stand_in=stand_in))
     for run_name, run in sorted(runs.items()):
         target, stand_in = _stands_for(config, run["model"])
-        add(Entry(name=run_name, kind="trained", model=f"{run['model']}+{run_name}", price_key=target,
+        add(Entry(name=f"{run_name}-trained", kind="trained", model=f"{run['model']}+{run_name}", price_key=target,
                   published_key=f"{target}+grpo", splits=splits, model_name=run["model"], run=run_name,
                   stand_in=stand_in))
     for name, spec in sorted((ev.get("api") or {}).items()):

@@ -216,3 +216,140 @@ def evaluate_local(config: dict, entry: Entry, splits: list[str] | None = None) 
         if sampler is not None:
             sampler.close()
     return outputs
+
+
+# ---------------------------------------------------------------------------- API models
+def skip_entry(config: dict, entry: Entry, splits: list[str], reason: str) -> dict[str, str]:
+    """Write a skip record per split (the DAG completes; tables fall back to the published
+    number, labelled) and print one line naming what to do."""
+    for split in splits:
+        atomic_write_json(paths(config, entry.name, split)["skipped"], {
+            "entry": entry.name, "kind": entry.kind, "model": entry.model, "split": split, "status": "skipped",
+            "reason": reason, "api_key_env": entry.api.get("api_key_env"), "published_key": entry.published_key,
+            "provenance": provenance(profile=config["profile"], config=config, entry=entry.name),
+        })
+    fallback = f"; tables use the published number for '{entry.published_key}'" if entry.published_key else ""
+    print(f"skip: {entry.name}: {reason}{fallback}", flush=True)
+    return {split: "skipped" for split in splits}
+
+
+def _api_record(puzzle, index: int, entry: Entry, result: dict, params: dict, grader_mode: str) -> dict:
+    from deductive.grading import grade
+
+    usage = result.get("usage") or {}
+    text = result.get("text") or ""
+    return {
+        "puzzle_id": puzzle.id, "sample_index": index, "model": entry.model,
+        "prompt_token_ids": None, "completion_token_ids": None, "logprobs": None,
+        "text": text, "finish_reason": result.get("finish_reason") or "stop", "abort_reason": None,
+        "reward": float(grade(text, puzzle.solution, mode=grader_mode)),
+        "prompt_tokens": int(usage.get("prompt_tokens", 0)),
+        "completion_tokens": int(usage.get("completion_tokens", 0)),
+        "sampling": {**params, "sample_index": index}, "grader_mode": grader_mode,
+        "usage": usage, "cached": bool(result.get("cached", False)),
+    }
+
+
+def default_client_factory(config: dict, entry: Entry, base_url: str | None):
+    """The project's API client for an entry: returns `complete(messages, params, sample_index) -> dict`
+    with keys text, usage {prompt_tokens, completion_tokens}, finish_reason, cached."""
+    from deductive.inference import api_client
+
+    return api_client.for_entry(entry.api, base_url=base_url,
+                                cache_dir=REPO_ROOT / "work" / config["profile"] / "api-cache")
+
+
+def _api_split(config: dict, entry: Entry, split: str, complete, params: dict) -> tuple[float, int]:
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from deductive.progress import Progress
+
+    ev = config["evaluation"]
+    k = ev["samples_per_puzzle"]
+    puzzles = entries_mod.load_split(config, split)
+    p = paths(config, entry.name, split)
+    done = set()
+    if p["partial"].exists():
+        done = {(r["puzzle_id"], r["sample_index"]) for r in iter_jsonl(p["partial"])}
+    todo = [(pz, i) for pz in puzzles for i in range(k) if (pz.id, i) not in done]
+    progress = Progress(total=len(puzzles) * k, label=f"{entry.name}/{split}", unit="samples", already_done=len(done))
+    started = time.monotonic()
+    workers = int(entry.api.get("max_concurrency", 8))
+    with JsonlAppender(p["partial"]) as appender, ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(complete, [{"role": "user", "content": pz.prompt}], params, i): (pz, i)
+                   for pz, i in todo}
+        failure: BaseException | None = None
+        try:
+            for future in as_completed(futures):
+                pz, i = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # keep every answer that did arrive, then report
+                    if failure is None:
+                        failure = exc
+                        for other in futures:
+                            other.cancel()
+                    continue
+                appender.write(_api_record(pz, i, entry, result, params, ev["grader_mode"]))
+                progress.advance()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        if failure is not None:
+            raise failure
+    seconds = time.monotonic() - started
+    print(progress.summary(), flush=True)
+    return seconds, len(todo)
+
+
+def evaluate_api(config: dict, entry: Entry, splits: list[str] | None = None, *, client_factory=None) -> dict[str, str]:
+    """An API baseline or OpenAI-compatible endpoint; skipped (one line) without its key. With
+    `serve`, a local `vllm serve models/<serve>` on 127.0.0.1 is started for the duration."""
+    splits = list(splits or entry.splits)
+    var = entry.api["api_key_env"]
+    if not os.environ.get(var):
+        return skip_entry(config, entry, splits, f"{var} is not set; set it to evaluate {entry.model}")
+    factory = client_factory or default_client_factory
+    serve = entry.api.get("serve")
+    params = dict(entry.api.get("params") or {})
+    if serve:
+        from deductive.inference import serve as serve_mod
+
+        server_ctx = serve_mod.serve_model(REPO_ROOT / "models" / serve, config=config)
+    else:
+        import contextlib
+
+        server_ctx = contextlib.nullcontext(None)
+    status = {}
+    with server_ctx as server:
+        base_url = getattr(server, "base_url", None) or entry.api.get("base_url")
+        try:
+            complete = factory(config, entry, base_url)
+        except Exception as exc:  # the client's own missing-key check (interface 4)
+            if type(exc).__name__ == "MissingAPIKey":
+                return skip_entry(config, entry, splits, str(exc))
+            raise
+        for split in splits:
+            p = paths(config, entry.name, split)
+            try:
+                seconds, new = _api_split(config, entry, split, complete, params)
+            except Exception as exc:  # after the client's own retries: keep what arrived, say how to resume
+                kept = len(read_jsonl(p["partial"])) if p["partial"].exists() else 0
+                raise EvaluationError(f"{entry.name}/{split}: {type(exc).__name__}: {exc}; {kept} samples kept, "
+                                      f"rerun to resume") from exc
+            throughput = None
+            if serve:
+                _add_timing(p["timing"], seconds, new)
+                total_s, total_new = _timing(p["timing"])
+                if total_new > 0 and total_s > 0:
+                    throughput = {"sampling_seconds": total_s, "device_count": 1, "completions": total_new,
+                                  "device": config["evaluation"]["device"]}
+            model_info = {"provider": entry.api["provider"], "model": entry.api["model"],
+                          "base_url": base_url or "provider default", "served_model": serve}
+            finalise(config, entry, split, puzzles=entries_mod.load_split(config, split),
+                     split_file=entries_mod.split_path(config, split), model_info=model_info,
+                     sampling={**params, "requests": "one chat request per sample, user message = puzzle prompt"},
+                     throughput=throughput)
+            status[split] = "done"
+    return status
