@@ -20,22 +20,33 @@ TITLE = "Accuracy per model with 95% confidence intervals"
 KIND_ORDER = {"base": 0, "trained": 1, "api": 2}
 
 
-def group_of(ctx: Context, p: Point) -> str:
-    """The base model a result belongs to (API models: their own entry)."""
-    entry = ctx.entries.get(p.key)
-    if entry is not None and p.kind != "api" and getattr(entry, "model_name", None):
-        return entry.model_name
-    if p.kind == "trained" and p.model and "+" in p.model:
-        return p.model.split("+", 1)[0]
-    return p.key
+GRPO_SUFFIX = "+grpo"
 
 
-def grouped(ctx: Context, points: list[Point]) -> list[tuple[str, list[Point]]]:
+def group_of(p: Point) -> str:
+    """The base model a result belongs to: its published row without '+grpo' (API: itself)."""
+    if p.kind == "api":
+        return p.key
+    if p.published_key:
+        return p.published_key.removesuffix(GRPO_SUFFIX)
+    return (p.model or p.key).split("+", 1)[0]
+
+
+def grouped(points: list[Point]) -> list[tuple[str, list[Point]]]:
+    """[(group label, its points base first)], model groups by name, then API models."""
     groups: dict[str, list[Point]] = {}
     for p in points:
-        groups.setdefault(group_of(ctx, p), []).append(p)
+        groups.setdefault(group_of(p), []).append(p)
     order = sorted(groups, key=lambda g: (min(KIND_ORDER.get(p.kind, 3) for p in groups[g]) == 2, g))
-    return [(g, sorted(groups[g], key=lambda p: (KIND_ORDER.get(p.kind, 3), p.key))) for g in order]
+    out = []
+    for g in order:
+        members = sorted(groups[g], key=lambda p: (KIND_ORDER.get(p.kind, 3), p.key))
+        base = [p for p in members if p.kind == "base"]
+        label = base[0].model if base and base[0].model else g
+        if any(p.stand_in for p in members) and g != label:
+            label = f"{label}\n(stands in for {g.split('/')[-1]})"
+        out.append((label, members))
+    return out
 
 
 def render(ctx: Context) -> Rendered | None:
@@ -44,7 +55,7 @@ def render(ctx: Context) -> Rendered | None:
     points = load_measured(ctx.profile_dir, split, inputs)
     if not points:
         return None
-    groups = grouped(ctx, points)
+    groups = grouped(points)
     style.setup()
     width = 0.8 / max(len(members) for _, members in groups)
     fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * sum(len(m) for _, m in groups) + 1.5), 4.2))
@@ -68,7 +79,7 @@ def render(ctx: Context) -> Rendered | None:
                             va="bottom", fontsize=6.5, rotation=90, color="white")
         ticks.append(x)
         ticklabels.append(group)
-    ax.set_xticks(ticks, ticklabels, rotation=15, ha="right")
+    ax.set_xticks(ticks, ticklabels, fontsize=7.5)
     ax.set_ylim(0, min(1.05, max(0.1, top * 1.2 + 0.02)))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel(f"accuracy on split '{split}' ({style.MEASURED_LABEL})")
@@ -85,6 +96,6 @@ def render(ctx: Context) -> Rendered | None:
         "evaluation summaries (clustered bootstrap over puzzles). Bars of a base model and of the "
         "runs trained from it stand side by side; trained bars carry the run name."
         + (" Smoke profile: small stand-in models (random weights or 135M parameters), which "
-           "checks the pipeline, not the paper's claim." if ctx.stand_ins else "")
+           "checks the pipeline, not the paper's claim." if any(p.stand_in for p in points) else "")
     )
     return Rendered(NAME, TITLE, files, inputs, description)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from deductive.figures.data import Inputs
@@ -36,13 +36,6 @@ class Context:
     results: Path  # the results root (results/)
     out_dir: Path  # figures/<profile>/
     settings: Settings
-    # evaluation entries of the profile's config (deductive.evaluation.entries.Entry): which
-    # published row each reproduces, its base model, whether it is a small stand-in
-    entries: dict = field(default_factory=dict)
-
-    @property
-    def stand_ins(self) -> bool:
-        return any(getattr(e, "stand_in", False) for e in self.entries.values())
 
     @property
     def profile_dir(self) -> Path:

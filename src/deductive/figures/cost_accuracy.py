@@ -98,6 +98,6 @@ def render(ctx: Context) -> Rendered | None:
         + (" Not drawn (no positive cost): " + ", ".join(f"{p.label} ({p.source})" for p in left_out) + "."
            if left_out else "")
         + (" Smoke profile: small stand-in models, not comparable with the published numbers."
-           if ctx.stand_ins else "")
+           if any(p.stand_in for p in drawn) else "")
     )
     return Rendered(NAME, TITLE, files, inputs, description)

@@ -39,6 +39,8 @@ class Point:
     ci95: tuple[float, float] | None = None
     split: str | None = None
     model: str | None = None
+    published_key: str | None = None  # the published row this result reproduces
+    stand_in: bool = False  # a small model standing in for the published one (smoke)
 
 
 @dataclass
@@ -156,7 +158,8 @@ def load_measured(profile_dir: Path, split: str, inputs: Inputs) -> list[Point]:
         points.append(Point(key=data["entry"], label=data["entry"], accuracy=float(data["accuracy"]),
                             usd_per_puzzle=_float(data.get("usd_per_puzzle"), str(path)),
                             source=MEASURED, kind=data.get("kind"), ci95=ci95,
-                            split=data.get("split", split), model=data.get("model")))
+                            split=data.get("split", split), model=data.get("model"),
+                            published_key=data.get("published_key"), stand_in=bool(data.get("stand_in"))))
     return points
 
 

@@ -1,7 +1,7 @@
 """Figure/table 4: reproduced (measured here) versus published, as a table and a paired chart.
 
 Every published row is listed; a measured result is paired with the published row its
-evaluation entry reproduces (`published_key` of deductive.evaluation.entries, on the split
+evaluation entry reproduces (`published_key` in its evaluation summary, on the split
 `figures.comparison_split`, default `published_val`: the puzzles the publication used).
 The table is written as Markdown and LaTeX; the paired chart only when a pair exists.
 """
@@ -31,21 +31,16 @@ class Row:
     stand_in: bool
 
 
-def published_key_of(ctx: Context, p: Point) -> str | None:
-    entry = ctx.entries.get(p.key)
-    return getattr(entry, "published_key", None) if entry is not None else None
-
-
 def pairs(ctx: Context, inputs) -> list[Row]:
     published = load_published(ctx.results, inputs)
     measured = load_measured(ctx.profile_dir, ctx.settings.comparison_split, inputs)
     rows = []
     for pub in published:
-        matches = [m for m in measured if published_key_of(ctx, m) == pub.key]
+        matches = [m for m in measured if m.published_key == pub.key]
         if not matches:
             rows.append(Row(pub, None, False))
         for m in matches:
-            rows.append(Row(pub, m, bool(getattr(ctx.entries.get(m.key), "stand_in", False))))
+            rows.append(Row(pub, m, m.stand_in))
     return rows
 
 

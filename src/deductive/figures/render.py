@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from deductive.config import CONFIG_DIR, load_config
-from deductive.evaluation.entries import list_entries
 from deductive.figures import accuracy_ci, cost_accuracy, published_compare, training_curves
 from deductive.figures.context import Context, Rendered, Settings
 from deductive.figures.data import profiles_present, published_path
@@ -44,13 +43,10 @@ def caption_text(profile: str, rendered: Rendered) -> str:
 
 def profile_context(profile: str, results: Path, out: Path) -> Context:
     section: dict = {}
-    entries: dict = {}
     if (CONFIG_DIR / f"{profile}.yaml").is_file():
-        config = load_config(profile)
-        section = config.get("figures") or {}
-        entries = list_entries(config)
+        section = load_config(profile).get("figures") or {}
     return Context(profile=profile, results=results, out_dir=out / profile,
-                   settings=Settings.from_config(section), entries=entries)
+                   settings=Settings.from_config(section))
 
 
 def profiles_to_render(results: Path) -> list[str]:

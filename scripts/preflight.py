@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Check GPUs, disk and API keys for a profile and print what will run (before `make reproduce`).
+
+    python scripts/preflight.py --profile paper
+
+Exit 0 when the run can start, 2 with an `error:` line when it cannot (no GPUs, too little disk,
+bad config). Never prints key values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from deductive.config import ConfigError, load_config  # noqa: E402
+from deductive.preflight import check  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", required=True, help="profile name or config path")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.profile)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = check(config)
+    print(f"preflight for profile {config['profile']}:")
+    print(report.text())
+    for problem in report.fatal:
+        print(f"error: {problem}", file=sys.stderr)
+    if report.fatal:
+        return 2
+    print(f"preflight: ok, {len(report.will_run)} stages will run, {len(report.skipped)} skipped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

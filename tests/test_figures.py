@@ -1,0 +1,126 @@
+"""Figures: Pareto frontier, smoothing, label placement, byte-identical rebuilds, captions."""
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deductive.figures import style
+from deductive.figures.labels import place_labels
+from deductive.figures.pareto import dominates, frontier, staircase
+from deductive.figures.training_curves import smooth
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_RESULTS = ROOT / "tests" / "fixtures" / "results"
+
+
+def test_pareto_frontier_on_a_hand_made_set():
+    #        0 cheap+bad   1 dominated by 2   2 frontier   3 dear+best   4 dominated by 3   5 tie of 2
+    pts = [(0.001, 0.20), (0.02, 0.30), (0.01, 0.50), (0.5, 0.70), (0.9, 0.55), (0.01, 0.50)]
+    assert frontier(pts) == [0, 2, 5, 3]
+    assert dominates((0.01, 0.5), (0.02, 0.3)) and not dominates((0.01, 0.5), (0.01, 0.5))
+    assert frontier([]) == []
+    xs, ys = staircase([(1.0, 0.1), (2.0, 0.3)], x_max=10.0)
+    assert xs == [1.0, 2.0, 2.0, 10.0] and ys == [0.1, 0.1, 0.3, 0.3]
+
+
+def test_smoothing_is_exponential_and_checks_its_weight():
+    assert smooth([1.0, 0.0, 0.0], 0.5) == [1.0, 0.5, 0.25]
+    assert smooth([0.2, 0.4], 0.0) == [0.2, 0.4]
+    with pytest.raises(ValueError):
+        smooth([1.0], 1.0)
+
+
+def test_labels_do_not_overlap_on_a_crowded_plot():
+    import matplotlib.pyplot as plt
+
+    style.setup()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.set_xscale("log")
+    xs = [0.001, 0.0011, 0.0012, 0.01, 0.011, 0.1, 0.12, 0.5]
+    ys = [0.30, 0.31, 0.29, 0.50, 0.52, 0.55, 0.56, 0.70]
+    ax.plot(xs, ys, "o")
+    ax.set_xlim(1e-4, 10)
+    ax.set_ylim(0, 1)
+    fig.tight_layout()
+    artists = place_labels(ax, xs, ys, [f"model number {i}" for i in range(len(xs))])
+    renderer = fig.canvas.get_renderer()
+    boxes = [a.get_window_extent(renderer) for a in artists]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (i, j)
+    plt.close(fig)
+
+
+def _render(out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "make_figures.py"), "--results",
+                           str(FIXTURE_RESULTS), "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def two_renders(tmp_path_factory):
+    a, b = tmp_path_factory.mktemp("a"), tmp_path_factory.mktemp("b")
+    for out in (a, b):
+        proc = _render(out)
+        assert proc.returncode == 0, proc.stderr
+    return a, b
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_make_figures_is_byte_identical_across_rebuilds(two_renders):
+    a, b = two_renders
+    ta, tb = _tree(a), _tree(b)
+    names = {"training_curves", "cost_accuracy", "accuracy_ci", "published_compare"}
+    for name in names:
+        for ext in ("png", "pdf", "caption.md"):
+            assert f"smoke/{name}.{ext}" in ta
+    assert {"smoke/published_compare.md", "smoke/published_compare.tex", "paper/cost_accuracy.png"} <= set(ta)
+    assert ta.keys() == tb.keys()
+    different = [k for k in ta if ta[k] != tb[k]]
+    assert different == []
+    assert b"CreationDate" not in ta["smoke/cost_accuracy.pdf"]
+    assert b"matplotlib" not in ta["smoke/cost_accuracy.png"].lower()
+
+
+def test_captions_name_their_inputs_with_hashes_and_the_results_commit(two_renders):
+    a, _ = two_renders
+    caption = (a / "smoke" / "accuracy_ci.caption.md").read_text()
+    summary = FIXTURE_RESULTS / "smoke" / "eval" / "tiny-qwen2-base" / "test.summary.json"
+    digest = hashlib.sha256(summary.read_bytes()).hexdigest()
+    assert f"| `results/smoke/eval/tiny-qwen2-base/test.summary.json` | `{digest}` |" in caption
+    commit = json.loads(summary.read_text())["provenance"]["code"]["commit"]
+    assert commit in caption
+    cost = (a / "smoke" / "cost_accuracy.caption.md").read_text()
+    assert "results/published/published.csv" in cost and "not measured here" in cost
+    paper = (a / "paper" / "cost_accuracy.caption.md").read_text()
+    assert "nothing in this figure was measured by this project" in paper
+
+
+def test_published_and_measured_are_labelled_apart(two_renders):
+    a, _ = two_renders
+    table = (a / "smoke" / "published_compare.md").read_text()
+    assert "published accuracy" in table and "measured here" in table
+    assert "| Qwen2.5-14B-Instruct | 28.1% |" in table
+    assert "tiny-qwen2-base (stand-in)" in table and "tiny-qwen2-trained (stand-in)" in table
+    assert "not measured" in table  # o1 has no measured counterpart in the fixtures
+    tex = (a / "smoke" / "published_compare.tex").read_text()
+    assert r"\begin{tabular}" in tex and r"28.1\%" in tex
+
+
+def test_a_malformed_summary_is_a_one_line_error(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURE_RESULTS, results)
+    (results / "smoke" / "eval" / "tiny-qwen2-base" / "test.summary.json").write_text("{not json")
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_figures.py"), "--results", str(results),
+                           "--out", str(tmp_path / "figs")], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "test.summary.json" in proc.stderr and "Traceback" not in proc.stderr
