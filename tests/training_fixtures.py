@@ -41,3 +41,100 @@ def synthetic_samples(rng: torch.Generator, *, puzzles: int, k: int, prompt_len:
                 "reward": float(torch.rand(1, generator=rng)),
             })
     return samples
+
+
+class TorchSampler:
+    """A Sampler stand-in for tests without vLLM: same record format, sampling with a transformers
+    model on CPU, prompt tokens from the prompt's bytes, and a pluggable reward function.
+    `load_weights` takes the HF state dict the training loop hands to the real engine."""
+
+    def __init__(self, model_dir, cfg, reward_fn, vocab: int = 256):
+        from transformers import AutoModelForCausalLM
+
+        self.model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32).eval()
+        self.reward_fn = reward_fn
+        self.vocab = vocab
+        self.weights_loaded = 0
+        self.eos = 1
+
+    def prompt_token_ids(self, prompt: str) -> list[int]:
+        return [2 + b % (self.vocab - 2) for b in prompt.encode("utf-8")][:24]
+
+    @torch.no_grad()
+    def sample(self, puzzles, samples_per_puzzle, sampling, *, grader_mode="fixed"):
+        records = []
+        k = samples_per_puzzle
+        for puzzle in puzzles:
+            prompt = self.prompt_token_ids(puzzle.prompt)
+            gen = torch.Generator().manual_seed(sampling.sample_seed(puzzle.id, 0))
+            ids = torch.tensor([prompt] * k)
+            lps = torch.zeros(k, 0)
+            past = None
+            step_ids = ids
+            for _ in range(sampling.max_tokens):  # the K samples of a puzzle as one batch
+                out = self.model(step_ids, past_key_values=past, use_cache=True)
+                past = out.past_key_values
+                logp = out.logits[:, -1].float().log_softmax(-1)
+                tok = torch.multinomial(logp.exp(), 1, generator=gen)
+                ids = torch.cat([ids, tok], 1)
+                lps = torch.cat([lps, logp.gather(1, tok)], 1)
+                step_ids = tok
+            for i in range(k):
+                completion = ids[i, len(prompt):].tolist()
+                finish = "length"
+                if self.eos in completion:
+                    completion = completion[:completion.index(self.eos) + 1]
+                    finish = "stop"
+                records.append({
+                    "puzzle_id": puzzle.id, "sample_index": i, "model": "tiny",
+                    "prompt_token_ids": prompt, "completion_token_ids": completion,
+                    "logprobs": lps[i, :len(completion)].tolist(),
+                    "text": " ".join(map(str, completion)), "finish_reason": finish, "abort_reason": None,
+                    "reward": float(self.reward_fn(completion)), "prompt_tokens": len(prompt),
+                    "completion_tokens": len(completion), "sampling": sampling.to_dict(),
+                    "grader_mode": grader_mode,
+                })
+        return records
+
+    def load_weights(self, state):
+        self.model.load_state_dict(state, strict=True)
+        self.weights_loaded += 1
+
+    def sleep(self, level=1):
+        pass
+
+    def wake_up(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def write_puzzles(path: Path, n: int, prefix: str) -> Path:
+    import json
+
+    with open(path, "w") as handle:
+        for i in range(n):
+            handle.write(json.dumps({"id": f"{prefix}-{i:05d}", "prompt": f"puzzle {prefix} number {i} " * 2,
+                                     "solution": {"A": "x"}, "num_clues": 1}) + "\n")
+    return Path(path)
+
+
+def tiny_config(**training_overrides) -> dict:
+    """A complete config (the smoke profile's) with a small CPU training run `tiny`."""
+    import copy
+
+    from deductive.config import load_config
+
+    config = copy.deepcopy(load_config("smoke"))
+    config["models"]["tiny"] = {"source": "random-qwen2"}
+    t = config["training"]
+    t.update({"iterations": 3, "puzzles_per_iteration": 4, "samples_per_puzzle": 8,
+              "val_samples_per_puzzle": 2, "row_tokens": 128, "rows_per_device_per_step": 2})
+    t["sampling"] = {"max_tokens": 6}
+    t["sampling"].setdefault("engine", {})["max_model_len"] = 64
+    t["optimizer"] = dict(t["optimizer"], lr=3e-3)
+    t["runs"] = {"tiny": {"model": "tiny", "gpus_required": 0}}
+    for key, value in training_overrides.items():
+        t[key] = value
+    return config

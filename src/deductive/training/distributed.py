@@ -1,0 +1,136 @@
+"""Processes and devices of a training run: single process, or FSDP2 under torchrun.
+
+Launch: `torchrun --nproc-per-node N scripts/train.py ...` on one node, or with rendezvous
+arguments for several nodes (SLURM: `srun torchrun --nnodes $SLURM_NNODES --nproc-per-node
+$GPUS --rdzv-backend c10d --rdzv-id $SLURM_JOB_ID --rdzv-endpoint $MASTER_ADDR:29500 ...`).
+Without torchrun the run is one process. Model sharding, weight gathering and the optimiser's
+sharded state use torchtune's utilities (`training.shard_model`, `gather_cpu_state_dict`,
+`load_from_full_model_state_dict`, `set_activation_checkpointing`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+class NotEnoughGPUs(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Dist:
+    world: int
+    rank: int
+    local_rank: int
+    device: torch.device
+
+    @property
+    def distributed(self) -> bool:
+        return self.world > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.distributed:
+            dist.barrier()
+
+    def sum(self, value: float) -> float:
+        if not self.distributed:
+            return float(value)
+        t = torch.tensor([float(value)], dtype=torch.float64,
+                         device=self.device if self.device.type == "cuda" else "cpu")
+        dist.all_reduce(t)
+        return float(t.item())
+
+    def gather_objects(self, obj) -> list:
+        """Every rank's `obj`, in rank order, on every rank."""
+        if not self.distributed:
+            return [obj]
+        out = [None] * self.world
+        dist.all_gather_object(out, obj)
+        return out
+
+    def broadcast_object(self, obj):
+        if not self.distributed:
+            return obj
+        box = [obj]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+
+def init(device: str = "auto") -> Dist:
+    """Join the process group when launched by torchrun (WORLD_SIZE > 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
+    dev = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+    if use_cuda:
+        torch.cuda.set_device(dev)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo",
+                                timeout=datetime.timedelta(minutes=60))
+    return Dist(world=world, rank=rank, local_rank=local_rank, device=dev)
+
+
+def check_gpus(required: int, world: int) -> None:
+    """Stop before any work when the run needs more GPUs than this launch has."""
+    if not required:
+        return
+    visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if visible == 0:
+        raise NotEnoughGPUs(f"this run needs {required} GPUs (training.runs.*.gpus_required) and "
+                            "no CUDA GPU was found; use the smoke profile on a CPU machine")
+    if world < required:
+        raise NotEnoughGPUs(f"this run needs {required} GPUs, found {visible} visible and {world} "
+                            f"training process(es); launch with `torchrun --nproc-per-node "
+                            f"{min(required, visible) if visible >= required else required} "
+                            "scripts/train.py ...` on a node (or nodes) with enough GPUs")
+
+
+def shard(model: torch.nn.Module, *, cpu_offload: bool, reshard_after_forward: bool = True) -> None:
+    """FSDP2: each transformer layer, then the root (torchtune.training.shard_model)."""
+    from torchtune import training
+    from torchtune.modules import TransformerSelfAttentionLayer
+
+    training.shard_model(model, [lambda name, module: isinstance(module, TransformerSelfAttentionLayer)],
+                         cpu_offload=cpu_offload, reshard_after_forward=reshard_after_forward)
+
+
+def activation_checkpointing(model: torch.nn.Module) -> None:
+    from torchtune import training
+    from torchtune.modules import TransformerSelfAttentionLayer
+
+    training.set_activation_checkpointing(model, auto_wrap_policy={TransformerSelfAttentionLayer})
+
+
+def load_full_state(model: torch.nn.Module, full_state: dict, d: Dist, *, cpu_offload: bool) -> None:
+    """Load a full (unsharded) tune-named state dict into a sharded or plain model."""
+    if d.distributed:
+        from torchtune import training
+
+        training.load_from_full_model_state_dict(model, full_state, d.device, strict=True,
+                                                 cpu_offload=cpu_offload)
+    else:
+        model.load_state_dict(full_state, strict=True)
+
+
+def full_state(model: torch.nn.Module, d: Dist) -> dict[str, torch.Tensor]:
+    """The full state dict on CPU (rank 0; empty on other ranks under FSDP)."""
+    if d.distributed:
+        from torchtune import training
+
+        return training.gather_cpu_state_dict(model, d.is_main, device=d.device)
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def close(d: Dist) -> None:
+    if d.distributed and dist.is_initialized():
+        dist.destroy_process_group()

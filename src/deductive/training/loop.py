@@ -1,0 +1,428 @@
+"""The GRPO training loop, top to bottom: setup, then per iteration sample, grade, advantages,
+pack, step, hand weights to the engine, evaluate, checkpoint (method.md sections 3-4).
+
+Design:
+- One long-running job per run. The vLLM engine (`deductive.inference.rollout.Sampler`) lives
+  for the whole run on rank 0 and receives the new weights after every iteration through
+  `Sampler.load_weights` (no restart, no reload from disk). On a GPU node it is colocated with
+  the trainer: it is created first, with `training.sampler.gpu_memory_utilization` leaving room
+  for the trainer, whose parameters and AdamW state FSDP2 keeps on the CPU
+  (`memory.fsdp_cpu_offload`), with activation checkpointing; tensor parallelism of the engine
+  is `training.sampler.tensor_parallel_size`. On CPU (smoke) the engine runs in its own engine
+  process beside the trainer, with a small KV cache. Samples are broadcast to every rank;
+  each rank then trains on its share of the packed rows.
+- Data order: the train split shuffled once with the run's seed; iteration i (1-based) takes
+  the cyclic slice [(i-1)P, iP) of it, so a resumed run sees the same puzzles.
+- Every random choice has a seed derived from the config seed, the run and the iteration
+  (sampling seeds per iteration and split); RNG states are saved with each checkpoint.
+- AdamW's state persists across iterations and is saved with each checkpoint;
+  `optimizer.reset_optimizer_each_iteration` reproduces the original's fresh optimiser per
+  iteration.
+- Resume: the newest complete checkpoint (checkpoint.py) gives weights, optimiser, RNG and the
+  loop state; metrics.jsonl is reconciled with it. Iteration 0 is the base model's evaluation.
+- Time per phase is measured; "overhead" is what is neither sampling (train or val) nor the
+  optimiser step: packing, weight hand-off, checkpointing, bookkeeping.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from deductive.config import ConfigError, derive_seed
+from deductive.io import atomic_write_json, read_jsonl
+from deductive.progress import Progress
+from deductive.puzzles.formats import Puzzle, load_puzzles
+from deductive.training import checkpoint as ckpt
+from deductive.training import distributed
+from deductive.training.advantages import assign_advantages
+from deductive.training.loss import ppo_clip_loss
+from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
+from deductive.training.model import build_model, hf_to_tune, load_hf_state_dict, tune_to_hf
+from deductive.training.packing import PackedRows, pack, packed_logprobs
+
+
+class TrainingError(RuntimeError):
+    """A user-facing failure (bad run name, missing input, not enough GPUs)."""
+
+
+# ------------------------------------------------------------------------------ configuration
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def run_config(config: dict, run: str) -> dict:
+    """`training` defaults with `training.runs.<run>` merged over them; `sampling` is the shared
+    section with training's and then the run's overrides merged over it (nested keys merged)."""
+    training = config.get("training") or {}
+    runs = training.get("runs") or {}
+    if run not in runs:
+        raise TrainingError(f"no training run '{run}' in the config (known: {', '.join(sorted(runs)) or 'none'})")
+    merged = _deep_merge({k: v for k, v in training.items() if k != "runs"}, runs[run])
+    merged["sampling"] = _deep_merge(config.get("sampling") or {}, merged.get("sampling") or {})
+    return merged
+
+
+def data_order(n: int, seed: int) -> list[int]:
+    return np.random.default_rng(seed).permutation(n).tolist()
+
+
+def iteration_puzzles(puzzles: list[Puzzle], order: list[int], iteration: int, per_iter: int) -> list[Puzzle]:
+    """The cyclic slice of the shuffled train split for 1-based `iteration`."""
+    start = (iteration - 1) * per_iter
+    return [puzzles[order[(start + j) % len(order)]] for j in range(per_iter)]
+
+
+# ------------------------------------------------------------------------------ the step
+
+def make_optimizer(model: torch.nn.Module, opt_cfg: dict) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=float(opt_cfg["lr"]),
+                             betas=tuple(opt_cfg["betas"]), weight_decay=float(opt_cfg["weight_decay"]),
+                             eps=float(opt_cfg.get("eps", 1e-8)))
+
+
+def init_adamw_state(optimizer: torch.optim.Optimizer) -> None:
+    """Zero AdamW moments and step for every parameter (the state before the first step)."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            optimizer.state[p] = {"step": torch.tensor(0.0), "exp_avg": torch.zeros_like(p),
+                                  "exp_avg_sq": torch.zeros_like(p)}
+
+
+def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: PackedRows, cfg: dict,
+             d: distributed.Dist) -> dict:
+    """One pass (per epoch) over the packed rows: optimiser steps of `rows_per_device_per_step`
+    rows on each rank. The loss of a step is normalised by the completion tokens of the whole
+    step (all ranks), so the update does not depend on how rows are spread over ranks."""
+    loss_cfg = cfg["loss"]
+    per_step = int(cfg["rows_per_device_per_step"]) * d.world
+    max_norm = cfg["optimizer"].get("max_grad_norm")
+    params = [p for p in model.parameters() if p.requires_grad]
+    use_block = d.device.type == "cuda" and bool(cfg.get("flex_attention", True))
+    want_entropy = bool(loss_cfg.get("entropy_coef", 0.0))
+    totals = {"loss": 0.0, "tokens": 0.0, "clipped": 0.0, "nan_ratio": 0.0, "ratio_sum": 0.0}
+    grad_norms: list[float] = []
+    steps = 0
+    model.train()
+    for _ in range(int(cfg.get("epochs_per_iteration", 1))):
+        for start in range(0, len(rows), per_step):
+            batch = rows.select(slice(start, start + per_step))
+            num_tokens = batch.completion_tokens  # identical on every rank (same packing)
+            if num_tokens == 0:
+                continue
+            local = _trim(batch).select(slice(d.rank, None, d.world))
+            local = PackedRows(*(getattr(local, f).to(d.device) for f in local.__dataclass_fields__))
+            new_lp, entropy = packed_logprobs(model, local, use_block_mask=use_block, entropy=want_entropy)
+            loss, stats = ppo_clip_loss(new_lp, local.sampling_logprobs, local.advantages, local.weights,
+                                        num_tokens, epsilon=float(loss_cfg["epsilon"]),
+                                        kl_coef=float(loss_cfg.get("kl_coef", 0.0)), entropy=entropy,
+                                        entropy_coef=float(loss_cfg.get("entropy_coef", 0.0)))
+            # FSDP averages gradients over ranks; the loss is already a global mean, so undo it.
+            (loss * d.world).backward()
+            norm = torch.nn.utils.clip_grad_norm_(params, max_norm=float(max_norm) if max_norm else math.inf)
+            if hasattr(norm, "full_tensor"):
+                norm = norm.full_tensor()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            steps += 1
+            grad_norms.append(float(norm))
+            totals["loss"] += d.sum(loss.item())
+            totals["tokens"] += num_tokens
+            totals["clipped"] += d.sum(stats["clipped_tokens"].item())
+            totals["nan_ratio"] += d.sum(stats["nan_ratio_tokens"].item())
+            totals["ratio_sum"] += d.sum(stats["ratio_sum"].item())
+    tokens = totals["tokens"]
+    return {
+        "optimizer_steps": steps,
+        "loss": totals["loss"] / steps if steps else None,
+        "tokens_trained": int(tokens),
+        "clip_fraction": totals["clipped"] / tokens if tokens else None,
+        "nan_ratio_tokens": int(totals["nan_ratio"]),
+        "ratio_mean": totals["ratio_sum"] / tokens if tokens else None,
+        "grad_norm": float(np.mean(grad_norms)) if grad_norms else None,
+        "grad_norm_max": float(np.max(grad_norms)) if grad_norms else None,
+    }
+
+
+# ------------------------------------------------------------------------------ the run
+
+def _dtype(name: str) -> torch.dtype:
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _default_sampler(model_dir: Path, cfg: dict):
+    from deductive.inference.rollout import Sampler, engine_kwargs
+
+    return Sampler(str(model_dir), **engine_kwargs(cfg["sampling"]))
+
+
+def _sampling(cfg: dict, seed: int, *parts):
+    from deductive.inference.rollout import SamplingConfig
+
+    return SamplingConfig.from_config(dict(cfg["sampling"], seed=derive_seed(seed, *parts) % 2**31))
+
+
+def _trim(rows: PackedRows) -> PackedRows:
+    """Drop the trailing padding columns shared by all rows (pure padding: results unchanged)."""
+    used = int((rows.doc_ids >= 0).any(0).nonzero().max()) + 1 if (rows.doc_ids >= 0).any() else 1
+    return rows.select((slice(None), slice(0, used)))
+
+
+def _sample(sampler, puzzles: list[Puzzle], k: int, sampling, cfg: dict, d: distributed.Dist) -> list[dict]:
+    """Sample on rank 0, share with every rank; records sorted by (puzzle order, sample index)."""
+    records = None
+    if d.is_main:
+        records = sampler.sample(puzzles, k, sampling, grader_mode=cfg.get("grader_mode", "fixed"))
+        rank_of = {p.id: i for i, p in enumerate(puzzles)}
+        records = sorted(records, key=lambda r: (rank_of[r["puzzle_id"]], r["sample_index"]))
+    return d.broadcast_object(records)
+
+
+def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file: Path, out_dir: Path,
+          ckpt_root: Path, make_sampler: Callable | None = None, stop_after: int | None = None,
+          log=None) -> dict:
+    """Train `run` to completion (or `stop_after` more iterations); returns the summary dict."""
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    make_sampler = make_sampler or _default_sampler
+    cfg = run_config(config, run)
+    model_dir, out_dir, ckpt_root = Path(model_dir), Path(out_dir), Path(ckpt_root)
+
+    # ---- setup: processes, GPUs, data ------------------------------------------------------
+    d = distributed.init(cfg.get("device", "auto"))
+    try:
+        distributed.check_gpus(int(cfg.get("gpus_required", 0)), d.world)
+    except distributed.NotEnoughGPUs as exc:
+        raise TrainingError(str(exc)) from None
+    for path in (model_dir / "config.json", train_file, val_file):
+        if not Path(path).is_file():
+            raise TrainingError(f"missing input {path}")
+    seed = derive_seed(config["seed"], "training", run)
+    train_puzzles, val_puzzles = load_puzzles(train_file), load_puzzles(val_file)
+    order = data_order(len(train_puzzles), derive_seed(seed, "data-order"))
+    per_iter = int(cfg["puzzles_per_iteration"])
+    iterations = int(cfg["iterations"])
+    patience = cfg.get("patience")
+    dtype = _dtype(cfg.get("dtype", "float32"))
+    mem = cfg.get("memory") or {}
+
+    # ---- setup: resume point -----------------------------------------------------------------
+    if d.is_main:
+        removed = ckpt.remove_incomplete(ckpt_root)
+        if removed:
+            log(f"train {run}: removed incomplete checkpoint(s) {', '.join(sorted(removed))}")
+    d.barrier()
+    latest = ckpt.latest_complete(ckpt_root)
+    state = ckpt.load_state(latest) if latest else {
+        "run": run, "iteration": 0, "history": [], "best": None, "since_best": 0,
+        "stopped_because": None, "base_val_reward": None}
+    weights_dir = latest or model_dir
+
+    # ---- setup: the engine (first, so it gets its GPU memory share), model, optimiser ---------
+    sampler = make_sampler(weights_dir, cfg) if d.is_main else None
+    d.barrier()
+    max_len = max(int(cfg["row_tokens"]), int(cfg["sampling"]["engine"]["max_model_len"]))
+    full = hf_to_tune(load_hf_state_dict(weights_dir), model_dir)
+    if d.distributed:
+        model = build_model(model_dir, dtype=dtype, device="meta", max_seq_len=max_len)
+        if mem.get("activation_checkpointing"):
+            distributed.activation_checkpointing(model)
+        distributed.shard(model, cpu_offload=bool(mem.get("fsdp_cpu_offload")),
+                          reshard_after_forward=bool(mem.get("reshard_after_forward", True)))
+        distributed.load_full_state(model, {k: v.to(dtype) for k, v in full.items()}, d,
+                                    cpu_offload=bool(mem.get("fsdp_cpu_offload")))
+        with torch.device(d.device):
+            for m in model.modules():
+                if hasattr(m, "rope_init"):
+                    m.rope_init()
+    else:
+        model = build_model(model_dir, dtype=dtype, device=d.device, max_seq_len=max_len)
+        model.load_state_dict({k: v.to(dtype) for k, v in full.items()}, strict=True)
+        if mem.get("activation_checkpointing"):
+            distributed.activation_checkpointing(model)
+    del full
+    if int(cfg.get("num_output_chunks", 0)) > 1:
+        model.set_num_output_chunks(int(cfg["num_output_chunks"]))
+    if mem.get("compile"):
+        for layer in model.layers:
+            layer.compile()
+    optimizer = make_optimizer(model, cfg["optimizer"])
+    from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict, set_optimizer_state_dict
+
+    if latest is not None:
+        if not cfg["optimizer"].get("reset_optimizer_each_iteration"):
+            init_adamw_state(optimizer)  # empty moments, so the saved tensors have a place to go
+            template = get_optimizer_state_dict(model, optimizer)
+            set_optimizer_state_dict(model, optimizer, ckpt.load_optimizer(latest, template))
+        ckpt.load_rng(latest)
+        log(f"train {run}: resuming after iteration {state['iteration']} from {latest}")
+    else:
+        _seed_everything(seed)
+
+    metrics = MetricsFile(out_dir / "metrics.jsonl")
+    if d.is_main:
+        metrics.reconcile(state["history"], state["iteration"])
+    wandb = Wandb((config.get("logging") or {}).get("wandb") or {}, run, cfg, enabled=d.is_main)
+
+    # ---- iteration 0: the base model's validation reward -------------------------------------
+    base_file = ckpt_root / "base_eval.json"
+    if state["base_val_reward"] is None:
+        base = None
+        if base_file.is_file():
+            base = json.loads(base_file.read_text(encoding="utf-8"))
+        if base is None:
+            t0 = time.monotonic()
+            val = _sample(sampler, val_puzzles, int(cfg["val_samples_per_puzzle"]),
+                          _sampling(cfg, seed, "val", 0), cfg, d)
+            base = dict(reward_stats(val, "val"), iteration=0, seconds=round(time.monotonic() - t0, 3))
+            if d.is_main:
+                atomic_write_json(base_file, base)
+        state["base_val_reward"] = base["val_reward_mean"]
+        state["best"] = {"iteration": 0, "val_reward": base["val_reward_mean"]}
+        log(f"train {run}: base val reward {base['val_reward_mean']:.4f}")
+
+    # ---- the iterations --------------------------------------------------------------------
+    first = state["iteration"] + 1
+    last = iterations if stop_after is None else min(iterations, state["iteration"] + stop_after)
+    progress = Progress(total=iterations, label=f"train {run}", unit="iterations",
+                        already_done=state["iteration"], interval=0.0)
+    for it in range(first, last + 1):
+        if state["stopped_because"]:
+            break
+        seconds: dict[str, float] = {}
+        t_start = time.monotonic()
+
+        # sample + grade (the Sampler grades each completion) with the current weights
+        t = time.monotonic()
+        puzzles = iteration_puzzles(train_puzzles, order, it, per_iter)
+        samples = _sample(sampler, puzzles, int(cfg["samples_per_puzzle"]),
+                          _sampling(cfg, seed, "train", it), cfg, d)
+        seconds["sample"] = time.monotonic() - t
+        sleep = bool(cfg.get("sleep_engine_while_training")) and d.is_main
+        if sleep:  # give the GPU memory of the engine's weights and KV cache to the trainer
+            sampler.sleep()
+
+        # advantages, drop zero-advantage completions, pack
+        t = time.monotonic()
+        kept = assign_advantages(samples)
+        rows = pack(kept, int(cfg["row_tokens"]), rows_multiple_of=d.world,
+                    zero_last_token=bool(cfg["loss"].get("zero_last_token_advantage", True)),
+                    pad_id=0)
+        real_rows = int((rows.doc_ids >= 0).any(-1).sum())
+        packing = {"rows": real_rows, "rows_padded": len(rows),
+                   "packing_efficiency": rows.real_tokens / max(1, real_rows * rows.tokens.shape[1])}
+        seconds["pack"] = time.monotonic() - t
+
+        # PPO-clip step(s)
+        t = time.monotonic()
+        if cfg["optimizer"].get("reset_optimizer_each_iteration"):
+            optimizer = make_optimizer(model, cfg["optimizer"])
+        step = optimise(model, optimizer, rows, cfg, d) if kept else {"optimizer_steps": 0, "tokens_trained": 0}
+        seconds["train"] = time.monotonic() - t
+
+        # hand the new weights to the live engine
+        t = time.monotonic()
+        hf_state = tune_to_hf(distributed.full_state(model, d), model_dir)  # collective under FSDP
+        if sleep:
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            sampler.wake_up()
+        if d.is_main and kept:  # unchanged weights need no hand-off
+            sampler.load_weights(hf_state)
+        seconds["weights"] = time.monotonic() - t
+
+        # evaluate on the val split
+        t = time.monotonic()
+        val = _sample(sampler, val_puzzles, int(cfg["val_samples_per_puzzle"]),
+                      _sampling(cfg, seed, "val", it), cfg, d)
+        seconds["eval"] = time.monotonic() - t
+
+        # bookkeeping: best, patience, stop
+        val_reward = reward_stats(val, "val")["val_reward_mean"]
+        if val_reward > state["best"]["val_reward"]:
+            state["best"] = {"iteration": it, "val_reward": val_reward}
+            state["since_best"] = 0
+        else:
+            state["since_best"] += 1
+        if patience is not None and state["since_best"] >= int(patience):
+            state["stopped_because"] = f"patience ({patience} evaluations without improvement)"
+        seconds["total"] = time.monotonic() - t_start
+        record = iteration_record(it, samples=samples, kept=len(kept), packing=packing, step=step,
+                                  val_samples=val, seconds=seconds,
+                                  lr=float(optimizer.param_groups[0]["lr"]))
+        state["iteration"] = it
+        state["history"] = state["history"] + [record]
+
+        # checkpoint (atomic), keep latest + best
+        t = time.monotonic()
+        ckpt.save(ckpt_root, it, hf_state=hf_state, base_model_dir=model_dir,
+                  optimizer_state=get_optimizer_state_dict(model, optimizer), state=state,
+                  rank=d.rank, barrier=d.barrier)
+        if d.is_main:
+            keep = {it} | ({state["best"]["iteration"]} if state["best"]["iteration"] > 0 else set())
+            ckpt.prune(ckpt_root, keep)
+            atomic_write_json(ckpt_root / "best.json", dict(state["best"], path=str(
+                ckpt.iter_dir(ckpt_root, state["best"]["iteration"]) if state["best"]["iteration"]
+                else model_dir)))
+        record["seconds"]["checkpoint"] = round(time.monotonic() - t, 4)
+        record["seconds"]["overhead"] = round(record["seconds"]["overhead"] + record["seconds"]["checkpoint"], 4)
+        record["seconds"]["total"] = round(record["seconds"]["total"] + record["seconds"]["checkpoint"], 4)
+        if d.is_main:
+            metrics.append(record)
+            wandb.log(record)
+        progress.advance()
+        log(f"train {run}: iteration {it}: train reward {record['train_reward_mean']:.3f}, "
+            f"val reward {val_reward:.3f}, kept {len(kept)}/{len(samples)}, "
+            f"{record['seconds']['total']:.1f}s (overhead {record['seconds']['overhead']:.1f}s)")
+
+    # ---- summary ---------------------------------------------------------------------------
+    done = state["iteration"] >= iterations or bool(state["stopped_because"])
+    stopped = state["stopped_because"] or ("iterations" if state["iteration"] >= iterations else None)
+    best_it = state["best"]["iteration"]
+    summary = {
+        "run": run, "model": cfg["model"], "base_model_dir": str(model_dir),
+        "best_iteration": best_it, "best_val_reward": state["best"]["val_reward"],
+        "base_val_reward": state["base_val_reward"], "iterations_done": state["iteration"],
+        "stopped_because": stopped,
+        "checkpoint_best": str(ckpt.iter_dir(ckpt_root, best_it) if best_it else model_dir),
+        "checkpoint_latest": str(ckpt.iter_dir(ckpt_root, state["iteration"])) if state["iteration"] else None,
+    }
+    if d.is_main and done:
+        from deductive.provenance import provenance
+
+        records = read_jsonl(out_dir / "metrics.jsonl") if (out_dir / "metrics.jsonl").exists() else []
+        overheads = [r["seconds"]["overhead"] for r in records if r.get("seconds")]
+        summary["mean_overhead_seconds"] = float(np.mean(overheads)) if overheads else None
+        summary["provenance"] = provenance(profile=config["profile"], config=config, model=cfg["model"],
+                                           inputs={"train": train_file, "val": val_file,
+                                                   "model_config": model_dir / "config.json"},
+                                           world_size=d.world)
+        atomic_write_json(out_dir / "summary.json", summary)
+    log(progress.summary(f"best val reward {summary['best_val_reward']:.4f} at iteration {best_it} "
+                         f"(base {summary['base_val_reward']:.4f}); stopped: {stopped or 'not yet'}"))
+    wandb.close()
+    if sampler is not None:
+        sampler.close()
+    distributed.close(d)
+    return summary
