@@ -253,8 +253,10 @@ def _api_record(puzzle, index: int, entry: Entry, result: dict, params: dict, gr
 def default_client_factory(config: dict, entry: Entry, base_url: str | None):
     """The project's API client for an entry: returns `complete(messages, params, sample_index) -> dict`
     with keys text, usage {prompt_tokens, completion_tokens}, finish_reason, cached."""
-    from deductive.inference import api_client
-
+    try:
+        from deductive.inference import api_client
+    except ImportError as exc:
+        raise EvaluationError(f"{entry.name}: the API client deductive.inference.api_client is missing ({exc})") from None
     return api_client.for_entry(entry.api, base_url=base_url,
                                 cache_dir=REPO_ROOT / "work" / config["profile"] / "api-cache")
 
@@ -314,8 +316,10 @@ def evaluate_api(config: dict, entry: Entry, splits: list[str] | None = None, *,
     serve = entry.api.get("serve")
     params = dict(entry.api.get("params") or {})
     if serve:
-        from deductive.inference import serve as serve_mod
-
+        try:
+            from deductive.inference import serve as serve_mod
+        except ImportError as exc:
+            raise EvaluationError(f"{entry.name}: serving models/{serve} needs deductive.inference.serve ({exc})") from None
         server_ctx = serve_mod.serve_model(REPO_ROOT / "models" / serve, config=config)
     else:
         import contextlib
