@@ -1,1 +1,47 @@
-# Stage: training. Owned by the training work; appends its final outputs to ALL_TARGETS.
+# Stage: training. One GRPO run per `training.runs` entry (scripts/train.py, deductive.training.loop):
+# a long resumable job that samples with a live vLLM engine, trains with torchtune and keeps
+# checkpoints under checkpoints/<profile>/<run>/ (git-ignored). Runs needing GPUs are started
+# with torchrun over every GPU of the node (scripts/launch_torchrun.sh; several SLURM nodes:
+# rendezvous over the allocation).
+
+TRAIN_RUNS = (config.get("training") or {}).get("runs") or {}
+
+
+def train_inputs(wildcards):
+    t = config["training"]
+    return [f"models/{TRAIN_RUNS[wildcards.run]['model']}/manifest.json",
+            f"{RESULTS}/puzzles/{t['train_split']}.jsonl", f"{RESULTS}/puzzles/{t['val_split']}.jsonl"]
+
+
+def train_gpus(wildcards):
+    return int(TRAIN_RUNS[wildcards.run].get("gpus_required", 0))
+
+
+def train_launcher(wildcards):
+    return f"{PY}" if train_gpus(wildcards) == 0 else f"bash scripts/launch_torchrun.sh {PY}"
+
+
+if TRAIN_RUNS:
+
+    rule train:
+        input:
+            train_inputs,
+        output:
+            summary=f"{RESULTS}/train/{{run}}/summary.json",
+            metrics=f"{RESULTS}/train/{{run}}/metrics.jsonl",
+        params:
+            launch=train_launcher,
+        wildcard_constraints:
+            run="|".join(map(lambda n: n.replace(".", r"\."), TRAIN_RUNS)),
+        threads: workflow.cores
+        resources:
+            vllm_engines=1,
+            gpu_jobs=lambda wc: 1 if train_gpus(wc) else 0,
+            gpus=train_gpus,
+        log:
+            f"{RESULTS}/logs/train-{{run}}.log",
+        shell:
+            "{params.launch} scripts/train.py --config {CONFIG_FILE} --run {wildcards.run}"
+            " 2> >(tee {log} >&2)"
+
+    ALL_TARGETS += expand(f"{RESULTS}/train/{{run}}/summary.json", run=list(TRAIN_RUNS))

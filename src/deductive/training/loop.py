@@ -79,6 +79,18 @@ def run_config(config: dict, run: str) -> dict:
     return merged
 
 
+def default_paths(config: dict, run: str, root: Path = Path(".")) -> dict[str, Path]:
+    """Where a run reads and writes, relative to the repository root (pinned interface 6)."""
+    cfg = run_config(config, run)
+    profile = config["profile"]
+    puzzles = root / "results" / profile / "puzzles"
+    return {"model_dir": root / "models" / cfg["model"],
+            "train_file": puzzles / f"{cfg['train_split']}.jsonl",
+            "val_file": puzzles / f"{cfg['val_split']}.jsonl",
+            "out_dir": root / "results" / profile / "train" / run,
+            "ckpt_root": root / "checkpoints" / profile / run}
+
+
 def data_order(n: int, seed: int) -> list[int]:
     return np.random.default_rng(seed).permutation(n).tolist()
 
@@ -222,6 +234,13 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
     train_puzzles, val_puzzles = load_puzzles(train_file), load_puzzles(val_file)
     order = data_order(len(train_puzzles), derive_seed(seed, "data-order"))
     per_iter = int(cfg["puzzles_per_iteration"])
+    if per_iter > len(train_puzzles):
+        raise TrainingError(f"training.puzzles_per_iteration ({per_iter}) exceeds the {len(train_puzzles)} "
+                            f"puzzles of {train_file}: a puzzle would appear twice in one group")
+    if int(cfg["row_tokens"]) < int(cfg["sampling"]["engine"]["max_model_len"]):
+        raise TrainingError(f"training.row_tokens ({cfg['row_tokens']}) must be >= sampling.engine."
+                            f"max_model_len ({cfg['sampling']['engine']['max_model_len']}) so every "
+                            "prompt + completion fits one packing row")
     iterations = int(cfg["iterations"])
     patience = cfg.get("patience")
     dtype = _dtype(cfg.get("dtype", "float32"))
