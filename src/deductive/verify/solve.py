@@ -282,14 +282,13 @@ class WorldModel:
             return list(self.has[q.subject.name].items())
         raise ValueError(q.kind)
 
-    def primaries(self) -> list[tuple[str, object]]:
-        """(description, variable) for the whole world state."""
-        out = [(f"{x} at {t}: {r}", v) for x in self.pieces
-               for t, rooms in zip(self.p.times, self.pos[x]) for r, v in rooms.items()]
-        out += [(f"{s}'s motive: {mo}", v) for s, d in self.has.items() for mo, v in d.items()]
-        out += [(f"murderer: {s}", v) for s, v in self.murderer.items()]
-        out += [(f"murder weapon: {w}", v) for w, v in self.weapon.items()]
-        out += [(f"murder: {r} at {t}", v) for (r, t), v in self.event.items()]
+    def categories(self) -> list[tuple[str, dict[str, object]]]:
+        """The whole world state: (label, {value: variable}) with exactly one true per label."""
+        out = [(f"where {x} was at {t}", rooms) for x in self.pieces
+               for t, rooms in zip(self.p.times, self.pos[x])]
+        out += [(f"{s}'s motive", d) for s, d in self.has.items()]
+        out += [("the murderer", self.murderer), ("the murder weapon", self.weapon),
+                ("the murder room and time", {f"{r} at {t}": v for (r, t), v in self.event.items()})]
         return out
 
 
@@ -325,16 +324,20 @@ def solve(puzzle: ParsedPuzzle, *, time_limit: float = 120.0, workers: int = 1,
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return Outcome("timeout")
     answers = read_answers()
-    prim = world.primaries()
-    first = {desc: solver.boolean_value(v) for desc, v in prim}
+    categories = world.categories()
+    first = {label: next(v for v, lit in d.items() if solver.boolean_value(lit))
+             for label, d in categories}
     differ = world.m.new_bool_var("another world")
-    world.m.add_bool_or([~v if first[d] else v for d, v in prim]).only_enforce_if(differ)
+    world.m.add_bool_or([~d[first[label]] for label, d in categories]).only_enforce_if(differ)
     status = run(differ)
     if status == cp_model.INFEASIBLE:
         return Outcome("unique", answers)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return Outcome("timeout", answers)
     second = read_answers()
+    changed = [(label, first[label], next(v for v, lit in d.items() if solver.boolean_value(lit)))
+               for label, d in categories]
+    changed = [c for c in changed if c[1] != c[2]]
     if second != answers:
         return Outcome("ambiguous", answers, second)
     # The second world answers alike; is some question still open in a third one?
@@ -345,8 +348,7 @@ def solve(puzzle: ParsedPuzzle, *, time_limit: float = 120.0, workers: int = 1,
         status = run(other)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return Outcome("ambiguous", answers, read_answers())
-    run(differ)
-    changed = [d for d, v in prim if solver.boolean_value(v) != first[d] and first[d]]
+    label, one, two = changed[0]
     return Outcome("ambiguous", answers, None,
-                   detail="every answer is forced but the world is not: "
-                          + ", ".join(changed[:3]) + " can differ")
+                   detail=f"every answer is forced but the world is not: {label} can be "
+                          f"{one!r} or {two!r}")
