@@ -191,4 +191,8 @@ def packed_logprobs(model: torch.nn.Module, rows: PackedRows, *, use_block_mask:
             if entropy:
                 ent = ent.index_put((r_idx, t_idx), h)
         start = stop
+    if not logprobs.requires_grad and torch.is_grad_enabled():
+        # rows without completion tokens (padding rows of a rank): keep the graph connected so
+        # backward still runs and FSDP's gradient collectives match on every rank
+        logprobs = logprobs + 0.0 * chunks[0][..., :1].float().sum()
     return logprobs, ent

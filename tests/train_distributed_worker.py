@@ -1,0 +1,55 @@
+"""Worker of tests/test_train_distributed.py: two optimiser steps of the training loop's own
+`optimise` on fixed packed rows, in one process or as one rank of `torchrun` (FSDP2, gloo).
+usage: train_distributed_worker.py MODEL_DIR OUT.pt"""
+
+import sys
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src"), str(Path(__file__).resolve().parent)]
+
+import torch  # noqa: E402
+
+from deductive.training import distributed  # noqa: E402
+from deductive.training.advantages import assign_advantages  # noqa: E402
+from deductive.training.loop import make_optimizer, optimise  # noqa: E402
+from deductive.training.model import build_model, hf_to_tune, load_hf_state_dict  # noqa: E402
+from deductive.training.packing import pack  # noqa: E402
+from training_fixtures import synthetic_samples  # noqa: E402
+
+GLOBAL_ROWS_PER_STEP = 4
+
+
+def main(model_dir: Path, out: Path) -> None:
+    torch.manual_seed(0)
+    d = distributed.init("cpu")
+    full = hf_to_tune(load_hf_state_dict(model_dir), model_dir)
+    if d.distributed:
+        model = build_model(model_dir, device="meta", max_seq_len=256)
+        distributed.shard(model, cpu_offload=False)
+        distributed.load_full_state(model, full, d, cpu_offload=False)
+        for m in model.modules():
+            if hasattr(m, "rope_init"):
+                m.rope_init()
+    else:
+        model = build_model(model_dir, max_seq_len=256)
+        model.load_state_dict(full)
+    samples = assign_advantages(synthetic_samples(torch.Generator().manual_seed(3), puzzles=4, k=6,
+                                                  prompt_len=10, max_completion=14, vocab=256))
+    noise = torch.Generator().manual_seed(4)
+    for sample in samples:  # sampling log-probs near the model's (~log 1/256): ratios both sides of the clip
+        n = len(sample["completion_token_ids"])
+        sample["logprobs"] = (-5.545 + 0.3 * torch.randn(n, generator=noise)).tolist()
+    rows = pack(samples, row_tokens=64, rows_multiple_of=GLOBAL_ROWS_PER_STEP)
+    cfg = {"rows_per_device_per_step": GLOBAL_ROWS_PER_STEP // d.world,
+           "loss": {"epsilon": 0.2, "kl_coef": 0.0, "entropy_coef": 0.0},
+           "optimizer": {"lr": 1e-3, "betas": [0.9, 0.99], "weight_decay": 0.1, "max_grad_norm": None}}
+    optimizer = make_optimizer(model, cfg["optimizer"])
+    stats = optimise(model, optimizer, rows, cfg, d)
+    state = distributed.full_state(model, d)
+    if d.is_main:
+        torch.save({"state": state, "stats": stats, "rows": len(rows), "world": d.world}, out)
+    distributed.close(d)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
