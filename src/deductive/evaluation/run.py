@@ -320,13 +320,21 @@ def evaluate_api(config: dict, entry: Entry, splits: list[str] | None = None, *,
             from deductive.inference import serve as serve_mod
         except ImportError as exc:
             raise EvaluationError(f"{entry.name}: serving models/{serve} needs deductive.inference.serve ({exc})") from None
-        server_ctx = serve_mod.serve_model(REPO_ROOT / "models" / serve, config=config)
+        log_path = entries_mod.work_dir(config, entry.name) / "serve.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        # the server requires the (dummy) key the rule set, so the client's key is really checked
+        server_ctx = serve_mod.serve_model(REPO_ROOT / "models" / serve, config=config, api_key=os.environ[var],
+                                           served_model_name=entry.api["model"], log_path=log_path)
     else:
         import contextlib
 
         server_ctx = contextlib.nullcontext(None)
     status = {}
-    with server_ctx as server:
+    try:
+        server = server_ctx.__enter__()
+    except Exception as exc:
+        raise EvaluationError(f"{entry.name}: could not start the local server: {str(exc).splitlines()[0]}") from exc
+    try:
         base_url = getattr(server, "base_url", None) or entry.api.get("base_url")
         try:
             complete = factory(config, entry, base_url)
@@ -351,9 +359,13 @@ def evaluate_api(config: dict, entry: Entry, splits: list[str] | None = None, *,
                                   "device": config["evaluation"]["device"]}
             model_info = {"provider": entry.api["provider"], "model": entry.api["model"],
                           "base_url": base_url or "provider default", "served_model": serve}
+            if serve:
+                model_info["served_model_dir"] = dir_fingerprint(REPO_ROOT / "models" / serve)
             finalise(config, entry, split, puzzles=entries_mod.load_split(config, split),
                      split_file=entries_mod.split_path(config, split), model_info=model_info,
                      sampling={**params, "requests": "one chat request per sample, user message = puzzle prompt"},
                      throughput=throughput)
             status[split] = "done"
+    finally:
+        server_ctx.__exit__(None, None, None)
     return status
