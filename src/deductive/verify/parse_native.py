@@ -16,10 +16,11 @@ from deductive.verify.lexicon import Lexicon
 
 UNIQUE_MOTIVES = "Motives (each suspect has exactly one; no two suspects share a motive):"
 COUNTED_MOTIVES = "Motives (each suspect has exactly one; the count says how many suspects have it):"
-MAP_HEADING = ("Map (north is at the top; rooms that share a side are adjacent; "
-               "[-] is not a room):")
+# The empty-cell marker in the heading is written as wide as the map's cells ([-] or [--]).
+MAP_HEADING = re.compile(r"Map \(north is at the top; rooms that share a side are adjacent; "
+                         r"\[(?P<dashes>-+)\] is not a room\):")
 HEADINGS = {
-    "Suspects:": "suspects", "Weapons:": "weapons", "Rooms:": "rooms", MAP_HEADING: "map",
+    "Suspects:": "suspects", "Weapons:": "weapons", "Rooms:": "rooms",
     "Times, in order:": "times", UNIQUE_MOTIVES: "motives", COUNTED_MOTIVES: "motives",
     "Rules:": "rules", "Clues:": "clues", "Questions:": "questions",
     "Bonus questions:": "bonus",
@@ -51,8 +52,9 @@ def looks_native(prompt: str) -> bool:
 
 
 def parse_native(prompt: str) -> ParsedPuzzle:
-    items: dict[str, list] = {name: [] for name in set(HEADINGS.values()) | {"format"}}
+    items: dict[str, list] = {name: [] for name in set(HEADINGS.values()) | {"map", "format"}}
     motive_heading = None
+    map_dashes = None
     section = "intro"
     for no, raw in enumerate(prompt.split("\n"), start=1):
         line = raw.rstrip()
@@ -62,6 +64,10 @@ def parse_native(prompt: str) -> ParsedPuzzle:
             section = HEADINGS[line]
             if section == "motives":
                 motive_heading = line
+            continue
+        heading = MAP_HEADING.fullmatch(line)
+        if heading:
+            section, map_dashes = "map", len(heading["dashes"])
             continue
         if line.startswith("Answer format:"):
             section = "format-intro"
@@ -91,6 +97,11 @@ def parse_native(prompt: str) -> ParsedPuzzle:
             raise ParseError(f"room number {m['n']} out of order (expected {i})", line, no)
         rooms.append(m["x"])
     width = len(str(len(rooms)))
+    if map_dashes is None:
+        raise ParseError("no map section")
+    if map_dashes != width:
+        raise ParseError(f"the map heading's empty cell has {map_dashes} dashes, the cells are "
+                         f"{width} wide")
     cells = {}
     for row, (no, line, _) in enumerate(items["map"]):
         for col, cell in enumerate(line.split(" ")):

@@ -21,7 +21,7 @@ from deductive.verify.solve import Readings, solve
 class Verdict:
     puzzle_id: str
     ok: bool
-    kind: str  # verified | parse | contradiction | ambiguous | mismatch | key | timeout
+    kind: str  # verified | parse | contradiction | ambiguous | mismatch | key | timeout | error
     message: str
     dialect: str | None
     seconds: float
@@ -57,6 +57,8 @@ def verify_puzzle(puzzle: Puzzle, *, time_limit: float = 120.0,
         outcome = solve(parsed, time_limit=time_limit, readings=readings)
     except ParseError as exc:
         return verdict(False, "parse", f"parse error: {exc}")
+    except Exception as exc:  # a verifier bug must fail this puzzle, not the whole run
+        return verdict(False, "error", f"internal error: {type(exc).__name__}: {exc}")
     asked = [q.letter for q in parsed.questions]
     if sorted(puzzle.solution) != sorted(asked):
         return verdict(False, "key", f"the key answers {sorted(puzzle.solution)} but the prompt "
