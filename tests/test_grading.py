@@ -48,6 +48,8 @@ TABLE = [
     ("questions echoed with answers", "A. Who murdered Mr. Boddy? Miss Scarlet\n"
      "B. What weapon did the murderer use? Lead Pipe\nC. Dining Room\nD. 11:30 PM\nE. Revenge",
      1.0, 0.4),
+    ("labels", "A. **Murderer:** Miss Scarlet\nB. Weapon: Lead Pipe\nC. Room: Dining Room\n"
+               "D. Time: 11:30 PM\nE. Motive: Revenge", 1.0, 0.0),
     ("markdown table", "| Q | Answer |\n|---|---|\n| A | Miss Scarlet |\n| B | Lead Pipe |\n"
      "| C | Dining Room |\n| D | 11:30 PM |\n| E | Revenge |", 1.0, 0.0),
     # compat: A's run swallows "B. Lead Pipe C. ...", only E's run is clean

@@ -387,12 +387,15 @@ GENERATOR = ROOT / "scripts" / "generate_puzzles.py"
 @pytest.mark.skipif(not GENERATOR.exists() or importlib.util.find_spec(
     "deductive.puzzles.generator") is None, reason="the puzzle generator is not in this tree")
 def test_generated_puzzles_verify(tmp_path):
-    out = tmp_path / "gen.jsonl"
-    gen = subprocess.run([sys.executable, str(GENERATOR), "--count", "10", "--seed", "7",
-                          "--players", "1:3", "--workers", "1", "--out", str(out)],
-                         capture_output=True, text=True, cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
-    assert gen.returncode == 0, gen.stderr
-    result = _run(out)
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
+    small, wide = tmp_path / "small.jsonl", tmp_path / "wide.jsonl"
+    for out, extra in ((small, ["--count", "10", "--players", "1:3"]),
+                       (wide, ["--count", "2", "--shape", "4,3,10,2"])):  # a [01]-wide map
+        gen = subprocess.run([sys.executable, str(GENERATOR), "--seed", "7", "--workers", "1",
+                              "--out", str(out), *extra],
+                             capture_output=True, text=True, cwd=ROOT, env=env)
+        assert gen.returncode == 0, gen.stderr
+    result = _run(small, wide)
     assert result.returncode == 0, result.stdout
-    assert result.stdout.strip().split("\n")[-1] == "verified 10 of 10 puzzles"
+    assert result.stdout.strip().split("\n")[-1] == "verified 12 of 12 puzzles"
+    assert "[--] is not a room" in load_puzzles(wide)[0].prompt

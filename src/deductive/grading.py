@@ -12,7 +12,8 @@ to the end of the line. A markdown table row `| A | answer |` counts too. Letter
 sentence do not start an answer; an answer line inside the reasoning does (the last one wins).
 The answer is cleaned before comparing: emphasis characters, backticks and surrounding quotes
 removed, a trailing parenthetical remark and trailing `.,;:!` dropped, a question echoed before
-the answer dropped (`A. Who murdered Mr. Boddy? Miss Scarlet`), a leading "the" dropped,
+the answer dropped (`A. Who murdered Mr. Boddy? Miss Scarlet`), a short label before a colon
+dropped (`A. Murderer: Miss Scarlet`), a leading "the" dropped,
 whitespace collapsed, case ignored; times compare as clock times (`11:30 PM`, `11:30 pm`,
 `11:30PM`, `11:30 p.m.` and `9:00 PM` vs `09:00 PM` are equal). Lines that only echo a question
 (ending in `?`) or the answer template (`A. SUSPECT`, `ROOM`, ...) are not answers.
@@ -47,6 +48,7 @@ _TABLE_ROW = re.compile(
     r"^[ \t]*\|[ \t*_]*([A-Z])[.:)]?[ \t*_]*\|([^|\n]*)\|", re.MULTILINE)
 _TIME = re.compile(r"(\d{1,2})[:.](\d{2})[ \t]*([aApP])\.?[ \t]*[mM]\.?")
 _SPACES = re.compile(r"\s+")
+_LABEL = re.compile(r"[ \t]*[A-Za-z][A-Za-z' ]{0,40}:[ \t]+(\S.*)")
 
 
 def _as_text(completion) -> str:
@@ -88,6 +90,9 @@ def _clean_fixed(raw: str) -> str | None:
     bare = text.strip(" \t*_`")
     if not bare or bare in PLACEHOLDERS:
         return None
+    label = _LABEL.match(text.replace("*", "").replace("_", "").replace("`", ""))
+    if label:  # "Murderer: Miss Scarlet"
+        return label.group(1)
     return text
 
 
