@@ -281,6 +281,7 @@ def _api_split(config: dict, entry: Entry, split: str, complete, params: dict) -
         futures = {pool.submit(complete, [{"role": "user", "content": pz.prompt}], params, i): (pz, i)
                    for pz, i in todo}
         failure: BaseException | None = None
+        fresh = 0  # generated now, not answered from the client's cache (for the throughput cost)
         try:
             for future in as_completed(futures):
                 pz, i = futures[future]
@@ -293,6 +294,7 @@ def _api_split(config: dict, entry: Entry, split: str, complete, params: dict) -
                             other.cancel()
                     continue
                 appender.write(_api_record(pz, i, entry, result, params, ev["grader_mode"]))
+                fresh += not result.get("cached", False)
                 progress.advance()
         except BaseException:
             for future in futures:
@@ -301,8 +303,18 @@ def _api_split(config: dict, entry: Entry, split: str, complete, params: dict) -
         if failure is not None:
             raise failure
     seconds = time.monotonic() - started
-    print(progress.summary(), flush=True)
-    return seconds, len(todo)
+    print(progress.summary(f"{len(todo) - fresh} from the client's cache"), flush=True)
+    return seconds, fresh
+
+
+def _missing_records(config: dict, entry: Entry, split: str) -> int:
+    """How many puzzle x sample records of (entry, split) the partial file still lacks."""
+    k = config["evaluation"]["samples_per_puzzle"]
+    wanted = {(pz.id, i) for pz in entries_mod.load_split(config, split) for i in range(k)}
+    p = paths(config, entry.name, split)
+    if p["partial"].exists():
+        wanted -= {(r["puzzle_id"], r["sample_index"]) for r in iter_jsonl(p["partial"])}
+    return len(wanted)
 
 
 def evaluate_api(config: dict, entry: Entry, splits: list[str] | None = None, *, client_factory=None) -> dict[str, str]:
@@ -314,6 +326,8 @@ def evaluate_api(config: dict, entry: Entry, splits: list[str] | None = None, *,
         return skip_entry(config, entry, splits, f"{var} is not set; set it to evaluate {entry.model}")
     factory = client_factory or default_client_factory
     serve = entry.api.get("serve")
+    if serve and all(_missing_records(config, entry, split) == 0 for split in splits):
+        serve = None  # every completion is already recorded: no server (and no request) needed
     params = dict(entry.api.get("params") or {})
     if serve:
         try:
@@ -351,7 +365,7 @@ def evaluate_api(config: dict, entry: Entry, splits: list[str] | None = None, *,
                 raise EvaluationError(f"{entry.name}/{split}: {type(exc).__name__}: {exc}; {kept} samples kept, "
                                       f"rerun to resume") from exc
             throughput = None
-            if serve:
+            if entry.api.get("serve"):
                 _add_timing(p["timing"], seconds, new)
                 total_s, total_new = _timing(p["timing"])
                 if total_new > 0 and total_s > 0:
