@@ -1,0 +1,212 @@
+"""Generating one puzzle: world, candidate clues, irredundant selection, questions, prompt.
+
+Puzzle i of a run with seed S draws everything from `random.Random(derive_seed(S, "puzzle",
+i))`, so it depends on (S, i, sizes) only: not on worker count, order or PYTHONHASHSEED.
+
+Selection (method.md section 6): candidates are sorted by a per-kind bias plus U(0, 1) noise and
+each, in that order, is dropped when the puzzle stays uniquely solvable without it. The result
+is the same as checking one clue at a time, but faster:
+  - runs of clues are tried together, with the run doubling after each success; if the puzzle
+    stays unique without the whole run, one-at-a-time would have dropped each of them too
+    (fewer clues never make a puzzle more determined);
+  - every alternative account the solver finds is kept; when one of them violates, among the
+    clues still kept, only the clue under test, that clue is needed without another solve.
+A check that hits the solver's deterministic work limit counts as "needed" (the puzzle stays
+unique, only irredundancy is lost) and is counted in the record's `selection.undecided`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import deductive
+from deductive.config import derive_seed
+from deductive.puzzles.candidates import candidate_clues
+from deductive.puzzles import formula as F
+from deductive.puzzles.clues import KINDS, SOLUTION_KINDS, Clue, meaning
+from deductive.puzzles.model import WorldModel
+from deductive.puzzles.prompt import MAIN_QUESTIONS, render
+from deductive.puzzles.world import Shape, World, draw_shape, simulate
+
+# Lower sorts earlier; earlier clues are more likely to be dropped. Tuned so that the kept
+# clues' kind mix resembles the published puzzles' (method.md section 6).
+KIND_BIAS = {
+    "murderer": 0.0, "weapon": 0.0, "room": 0.0, "time": 0.0, "murder_motive": 0.0,
+    "location": 0.2, "motive": 0.2, "motive_location": 0.8, "or": 0.8, "iff": 0.8,
+    "same_room": 0.8, "together": 0.8, "move": 0.8, "weapon_move": 0.8, "spatial": 0.8,
+}
+MAX_QUESTIONS = 8
+WORK_LIMIT = 30.0   # CP-SAT deterministic time per check
+
+
+@dataclass
+class Selection:
+    kept: list[int]     # positions in the order that were kept
+    checks: int
+    rebuilds: int
+    undecided: int
+
+
+class _Checker:
+    """Uniqueness checks over a shrinking set of clues (positions 0..n-1 of the sorted order).
+
+    The CP-SAT model holds the world rules and the clues still alive; since loading a model
+    into the solver dominates a check's cost, the model is rebuilt without the dropped clues
+    once they make up half of it.
+    """
+
+    def __init__(self, world: World, formulas: list[tuple], work_limit: float):
+        self.world, self.formulas, self.work_limit = world, formulas, work_limit
+        self.checks = self.rebuilds = 0
+        self._build(list(range(len(formulas))))
+
+    def _build(self, members: list[int]) -> None:
+        self.members = members
+        self.slot = {j: k for k, j in enumerate(members)}
+        self.model = WorldModel(self.world, [self.formulas[j] for j in members], self.work_limit)
+
+    def check(self, assumed: list[int], alive: list[int]):
+        """Unique with the clues `assumed` (a subset of the clues still `alive`)?"""
+        if len(alive) <= len(self.members) // 2 and len(self.members) - len(alive) >= 16:
+            self._build(alive)
+            self.rebuilds += 1
+        self.checks += 1
+        result = self.model.check([self.slot[j] for j in assumed])
+        if result.core is not None:
+            result.core = [self.members[k] for k in result.core]
+        return result
+
+
+def select_clues(world: World, formulas: list[tuple], work_limit: float = 30.0) -> Selection:
+    """Greedy irredundant selection over `formulas` in the given order (see module doc)."""
+    n = len(formulas)
+    checker = _Checker(world, formulas, work_limit)
+    alive = [True] * n
+    refuted: list[list[int]] = []    # per alternative account found: the clues it violates
+    undecided = 0
+    i, run = 0, 1
+    while i < n:
+        if any(i in v and all(j == i or not alive[j] for j in v) for v in refuted):
+            i += 1                     # an alternative account needs exactly this clue gone
+            continue
+        block = list(range(i, min(n, i + run)))
+        living = [j for j in range(n) if alive[j]]
+        result = checker.check([j for j in living if not i <= j <= block[-1]], living)
+        if result.unique:
+            for j in block:
+                alive[j] = False
+            # The core's clues, all kept at this point, already make the puzzle unique, so
+            # one-at-a-time would drop every following clue up to the next core member.
+            core = set(result.core)
+            i = block[-1] + 1
+            while i < n and i not in core:
+                alive[i] = False
+                i += 1
+            run *= 2
+        elif result.unique is None:
+            if len(block) == 1:
+                undecided += 1         # kept: the puzzle stays unique, maybe not irredundant
+                i += 1
+            run = 1
+        else:
+            violated = [j for j in block
+                        if not F.evaluate(formulas[j], result.counterexample.__getitem__)]
+            refuted.append(violated)
+            if len(block) == 1:
+                i += 1
+                run = max(1, run // 2)
+            else:
+                run = max(1, violated[0] - block[0])
+    return Selection(kept=[j for j in range(n) if alive[j]], checks=checker.checks,
+                     rebuilds=checker.rebuilds, undecided=undecided)
+
+
+def _where_question(world: World, ref: tuple, time: int) -> str:
+    from deductive.puzzles.clues import name
+
+    return f"Where was {name(ref, world)} at {world.times[time]}?"
+
+
+def _where_answer(world: World, ref: tuple, time: int) -> str:
+    kind = ref[0]
+    if kind == "suspect":
+        return world.rooms[world.suspect_at[ref[1]][time]]
+    if kind == "weapon":
+        return world.rooms[world.weapon_at[ref[1]][time]]
+    if kind == "boddy":
+        return world.rooms[world.boddy_at[time]]
+    suspect = world.motive_of.index(ref[1])
+    return world.rooms[world.suspect_at[suspect][time]]
+
+
+def questions(world: World, clues: list[Clue], kept: set[int], rng: random.Random):
+    """(main, bonus): lists of (question, answer kind, answer)."""
+    kept_clues = {clues[j] for j in kept}
+    main = []
+    solution = {"murderer": world.suspects[world.murderer], "weapon": world.weapons[world.weapon],
+                "room": world.rooms[world.room], "time": world.times[world.time],
+                "murder_motive": world.motives[world.motive_of[world.murderer]]}
+    present = {c.kind for c in clues}
+    for kind in SOLUTION_KINDS:
+        if kind in present and not any(c.kind == kind for c in kept_clues):
+            text, answer_kind = MAIN_QUESTIONS[kind]
+            main.append((text, answer_kind, solution[kind]))
+    stated = {(c.args[0], c.args[2]) for c in kept_clues if c.kind == "location"}
+    stated_motives = {c.args[0] for c in kept_clues if c.kind == "motive"}
+    refs = [("suspect", s) for s in range(len(world.suspects))]
+    refs += [("weapon", w) for w in range(len(world.weapons))] + [("boddy",)]
+    if len(world.motives) >= 2:
+        refs += [("motive", k) for k in range(len(world.motives)) if world.motive_count(k) == 1]
+    eligible = [("where", ref, t) for t in range(len(world.times)) for ref in refs
+                if (ref, t) not in stated]
+    if len(world.motives) >= 2:
+        eligible += [("motive", s) for s in range(len(world.suspects)) if s not in stated_motives]
+    bonus = []
+    for fact in rng.sample(eligible, min(len(eligible), MAX_QUESTIONS - len(main))):
+        if fact[0] == "where":
+            bonus.append((_where_question(world, fact[1], fact[2]), "ROOM",
+                          _where_answer(world, fact[1], fact[2])))
+        else:
+            s = fact[1]
+            bonus.append((f"What was {world.suspects[s]}'s motive?", "MOTIVE",
+                          world.motives[world.motive_of[s]]))
+    return main, bonus
+
+
+def generate(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Shape | None = None,
+             id_prefix: str = "puzzle", work_limit: float = WORK_LIMIT) -> dict:
+    """Puzzle `index` of the run with `seed`, as a JSONL record (interface 1)."""
+    rng = random.Random(derive_seed(seed, "puzzle", index))
+    if shape is None:
+        n_players, shape = draw_shape(rng, *players)
+    else:
+        n_players = None
+    world = simulate(rng, shape)
+    clues = candidate_clues(world, rng)
+    keys = [KIND_BIAS[c.family] + rng.random() for c in clues]
+    order = sorted(range(len(clues)), key=lambda j: (keys[j], j))
+    selection = select_clues(world, [meaning(clues[j], world) for j in order], work_limit)
+    kept_order = [order[j] for j in selection.kept]
+    kept = sorted(kept_order)          # presentation order: the (random) candidate order
+    presented = [clues[j] for j in rng.sample(kept, len(kept))]
+    main, bonus = questions(world, clues, set(kept), rng)
+    letters = [chr(ord("A") + i) for i in range(len(main) + len(bonus))]
+    kinds = {k: 0 for k in KINDS}
+    for c in presented:
+        kinds[c.family] += 1
+    return {
+        "id": f"{id_prefix}-{index:05d}",
+        "index": index,
+        "seed": seed,
+        "prompt": render(world, presented, [q[:2] for q in main], [q[:2] for q in bonus]),
+        "solution": {letter: q[2] for letter, q in zip(letters, main + bonus)},
+        "num_clues": len(presented),
+        "shape": {"players": n_players, "suspects": shape.suspects, "weapons": shape.weapons,
+                  "rooms": shape.rooms, "times": shape.times, "motives": len(world.motives)},
+        "questions": {"main": letters[:len(main)], "bonus": letters[len(main):]},
+        "clue_kinds": {k: v for k, v in kinds.items() if v},
+        "selection": {"candidates": len(clues), "checks": selection.checks,
+                      "rebuilds": selection.rebuilds, "undecided": selection.undecided},
+        "generator": f"deductive {deductive.__version__}",
+    }
