@@ -1,0 +1,174 @@
+"""Training benchmarks: throughput of the real step, packing efficiency, iteration overhead.
+
+- throughput: `loop.optimise` (forward + backward + AdamW on packed rows, the code the loop
+  runs) on a prepared model directory, completion tokens and all real tokens per second;
+- packing: share of non-padding positions when rows have the fixed budget (`row_tokens`),
+  for stated prompt / completion length distributions (pure arithmetic on `packing.pack`);
+- overhead: the non-sampling, non-training work of an iteration: gathering the weights and
+  converting them to HF names, `Sampler.load_weights` into a live vLLM engine (optional),
+  writing the atomic checkpoint;
+- on a GPU (`--gpu`; not run on the CPU machine this was written on): tokens per second and model FLOPs utilisation of a random-weight
+  Qwen2.5-architecture model (6 * params * tokens + attention FLOPs, against the GPU's dense
+  bf16 peak given by `--peak-tflops`).
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deductive.training import checkpoint as ckpt
+from deductive.training import distributed
+from deductive.training.advantages import assign_advantages
+from deductive.training.loop import make_optimizer, optimise
+from deductive.training.model import load_model, tune_to_hf
+from deductive.training.packing import pack
+
+# Qwen2.5 shapes (config.json of the published models) for the GPU benchmark.
+QWEN25 = {
+    "qwen2.5-1.5b": dict(vocab_size=151936, num_layers=28, num_heads=12, num_kv_heads=2, embed_dim=1536,
+                         intermediate_dim=8960, tie_word_embeddings=True),
+    "qwen2.5-7b": dict(vocab_size=152064, num_layers=28, num_heads=28, num_kv_heads=4, embed_dim=3584,
+                       intermediate_dim=18944, tie_word_embeddings=False),
+}
+
+
+def synthetic_group_samples(rng: np.random.Generator, *, puzzles: int, k: int, prompt_len: int,
+                            completion_lengths: tuple[int, int], vocab: int) -> list[dict]:
+    """Samples shaped like an iteration: per puzzle one prompt, k completions with lengths drawn
+    log-uniformly from `completion_lengths`, rewards in {0, 1/3, 2/3, 1}."""
+    lo, hi = completion_lengths
+    out = []
+    for p in range(puzzles):
+        prompt = rng.integers(10, vocab, prompt_len).tolist()
+        for j in range(k):
+            n = int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
+            out.append({"puzzle_id": f"p{p}", "sample_index": j, "prompt_token_ids": prompt,
+                        "completion_token_ids": rng.integers(10, vocab, n).tolist(),
+                        "logprobs": (-rng.exponential(1.0, n)).tolist(),
+                        "reward": float(rng.integers(0, 4) / 3)})
+    return out
+
+
+def packing_efficiency(row_tokens: int, prompt_len: int, completion_lengths: tuple[int, int], k: int,
+                       puzzles: int = 32, seed: int = 0) -> dict:
+    samples = assign_advantages(synthetic_group_samples(np.random.default_rng(seed), puzzles=puzzles, k=k,
+                                                        prompt_len=prompt_len,
+                                                        completion_lengths=completion_lengths, vocab=1000))
+    rows = pack(samples, row_tokens)
+    completion = rows.completion_tokens
+    return {"rows": len(rows), "real_token_share": rows.real_tokens / rows.tokens.numel(),
+            "completion_token_share": completion / rows.tokens.numel(),
+            "unshared_prompt_rows_tokens": sum(prompt_len + len(s["completion_token_ids"]) for s in samples)}
+
+
+def training_throughput(model_dir: Path, *, row_tokens: int, prompt_len: int, completion_lengths, k: int,
+                        puzzles: int, repeats: int = 2, device: str = "cpu", seed: int = 0) -> dict:
+    d = distributed.Dist(world=1, rank=0, local_rank=0, device=torch.device(device))
+    model = load_model(model_dir, device=device, max_seq_len=row_tokens)
+    vocab = model.tok_embeddings.num_embeddings
+    samples = assign_advantages(synthetic_group_samples(np.random.default_rng(seed), puzzles=puzzles, k=k,
+                                                        prompt_len=prompt_len,
+                                                        completion_lengths=completion_lengths, vocab=vocab))
+    rows = pack(samples, row_tokens)
+    cfg = {"rows_per_device_per_step": 2, "loss": {"epsilon": 0.2},
+           "optimizer": {"lr": 6e-6, "betas": [0.9, 0.99], "weight_decay": 0.1, "max_grad_norm": None}}
+    optimizer = make_optimizer(model, cfg["optimizer"])
+    optimise(model, optimizer, rows.select(slice(0, 2)), cfg, d)  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        optimise(model, optimizer, rows, cfg, d)
+        times.append(time.perf_counter() - t)
+    best = min(times)
+    return {"rows": len(rows), "completion_tokens": rows.completion_tokens, "real_tokens": rows.real_tokens,
+            "seconds": best, "completion_tokens_per_s": rows.completion_tokens / best,
+            "real_tokens_per_s": rows.real_tokens / best}
+
+
+def iteration_overhead(model_dir: Path, *, with_vllm: bool) -> dict:
+    """Seconds of the loop's non-sampling, non-training work for one iteration of `model_dir`."""
+    d = distributed.Dist(world=1, rank=0, local_rank=0, device=torch.device("cpu"))
+    model = load_model(model_dir)
+    optimizer = make_optimizer(model, {"lr": 6e-6, "betas": [0.9, 0.99], "weight_decay": 0.1})
+    from deductive.training.loop import init_adamw_state
+
+    init_adamw_state(optimizer)
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+    hf = tune_to_hf(distributed.full_state(model, d), model_dir)
+    out["gather_weights_s"] = time.perf_counter() - t
+    if with_vllm:
+        from deductive.inference.rollout import Sampler
+
+        sampler = Sampler(str(model_dir), max_model_len=1024, gpu_memory_utilization=0.5, dtype="float32")
+        try:
+            sampler.load_weights(hf)  # first call warms up
+            t = time.perf_counter()
+            sampler.load_weights(hf)
+            out["load_weights_vllm_s"] = time.perf_counter() - t
+        finally:
+            sampler.close()
+    from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict
+
+    root = Path(tempfile.mkdtemp(prefix="bench-ckpt-"))
+    try:
+        t = time.perf_counter()
+        ckpt.save(root, 1, hf_state=hf, base_model_dir=model_dir,
+                  optimizer_state=get_optimizer_state_dict(model, optimizer), state={"iteration": 1})
+        out["checkpoint_s"] = time.perf_counter() - t
+        out["checkpoint_mb"] = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 2**20
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    out["params_m"] = sum(p.numel() for p in model.parameters()) / 1e6
+    return out
+
+
+def gpu_mfu(name: str, *, row_tokens: int, peak_tflops: float, steps: int = 3) -> dict:
+    """Tokens/s and MFU of the training step on one GPU for a random-weight Qwen2.5 shape."""
+    from torchtune.models.qwen2._component_builders import qwen2
+
+    from deductive.training.packing import PackedRows
+
+    torch.manual_seed(0)
+    with torch.device("cuda"):
+        model = qwen2(max_seq_len=row_tokens, norm_eps=1e-6, rope_base=1_000_000.0, **QWEN25[name]).to(torch.bfloat16)
+    distributed.activation_checkpointing(model)
+    model.set_num_output_chunks(8)
+    d = distributed.Dist(world=1, rank=0, local_rank=0, device=torch.device("cuda"))
+    vocab = QWEN25[name]["vocab_size"]
+    samples = assign_advantages(synthetic_group_samples(np.random.default_rng(0), puzzles=2, k=16,
+                                                        prompt_len=1220, completion_lengths=(400, 4000),
+                                                        vocab=vocab))
+    rows = pack(samples, row_tokens)
+    rows = rows.select(slice(0, 2 * steps))
+    cfg = {"rows_per_device_per_step": 2, "loss": {"epsilon": 0.2}, "flex_attention": True,
+           "optimizer": {"lr": 6e-6, "betas": [0.9, 0.99], "weight_decay": 0.1, "max_grad_norm": None}}
+    optimizer = make_optimizer(model, cfg["optimizer"])
+    optimise(model, optimizer, rows.select(slice(0, 2)), cfg, d)
+    torch.cuda.synchronize()
+    t = time.perf_counter()
+    optimise(model, optimizer, rows, cfg, d)
+    torch.cuda.synchronize()
+    seconds = time.perf_counter() - t
+    params = sum(p.numel() for p in model.parameters())
+    c = QWEN25[name]
+    # dense FLOPs: 6 N per token, plus attention scores 12 * layers * dim * seq per token
+    # (causal, halved), with activation recomputation (one extra forward: 8 N instead of 6 N)
+    tokens = rows.real_tokens
+    attn = 6 * c["num_layers"] * c["embed_dim"] * row_tokens
+    flops = (8 * params + attn) * tokens
+    return {"model": name, "params_b": params / 1e9, "tokens": tokens, "seconds": seconds,
+            "tokens_per_s": tokens / seconds, "mfu": flops / seconds / (peak_tflops * 1e12),
+            "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30}
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {torch.get_num_threads()} torch threads, {platform.processor() or 'cpu'}"
