@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", metavar="FILE", help="puzzle files (.jsonl or .json)")
     parser.add_argument("--time-limit", type=float, default=120.0,
-                        help="seconds the solver may spend on one puzzle (default 120)")
+                        help="seconds one solver call may take (default 120; a puzzle "
+                             "needs two calls, more when it is ambiguous)")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="also print a line for every verified puzzle")
     args = parser.parse_args(argv)

@@ -66,7 +66,7 @@ def verify_puzzle(puzzle: Puzzle, *, time_limit: float = 120.0,
     if outcome.status == "contradiction":
         return verdict(False, "contradiction", "no solution: the clues contradict the rules")
     if outcome.status == "timeout":
-        return verdict(False, "timeout", f"the solver gave no answer within {time_limit:.0f} s")
+        return verdict(False, "timeout", f"a solver call gave no answer within {time_limit:.0f} s")
     if outcome.status == "ambiguous":
         if outcome.other is not None:
             letter = next(l for l in asked if outcome.answers[l] != outcome.other[l])
