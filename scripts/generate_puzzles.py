@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from deductive.puzzles import pools  # noqa: E402
+from deductive.puzzles.generator import GenerationError  # noqa: E402
 from deductive.puzzles.run import RunArgs, RunError, write_puzzles  # noqa: E402
 from deductive.puzzles.world import NoMurder, Shape  # noqa: E402
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                   id_prefix=args.id_prefix)
     try:
         write_puzzles(args.out, run, workers=args.workers)
-    except (RunError, NoMurder, OSError) as exc:
+    except (RunError, NoMurder, GenerationError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

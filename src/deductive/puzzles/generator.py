@@ -174,9 +174,24 @@ def questions(world: World, clues: list[Clue], kept: set[int], rng: random.Rando
     return main, bonus
 
 
-def generate(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Shape | None = None,
-             id_prefix: str = "puzzle", work_limit: float = WORK_LIMIT) -> dict:
-    """Puzzle `index` of the run with `seed`, as a JSONL record (interface 1)."""
+@dataclass
+class Built:
+    """A generated puzzle with its internals (for tests and tools)."""
+    world: World
+    players: int | None
+    candidates: list[Clue]
+    kept: list[Clue]          # in presentation order
+    main: list[tuple]         # (question, answer kind, answer)
+    bonus: list[tuple]
+    selection: Selection
+
+
+class GenerationError(RuntimeError):
+    pass
+
+
+def build(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Shape | None = None,
+          work_limit: float = WORK_LIMIT) -> Built:
     rng = random.Random(derive_seed(seed, "puzzle", index))
     if shape is None:
         n_players, shape = draw_shape(rng, *players)
@@ -186,27 +201,41 @@ def generate(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Sh
     clues = candidate_clues(world, rng)
     keys = [KIND_BIAS[c.family] + rng.random() for c in clues]
     order = sorted(range(len(clues)), key=lambda j: (keys[j], j))
-    selection = select_clues(world, [meaning(clues[j], world) for j in order], work_limit)
-    kept_order = [order[j] for j in selection.kept]
-    kept = sorted(kept_order)          # presentation order: the (random) candidate order
+    formulas = [meaning(clues[j], world) for j in order]
+    selection = select_clues(world, formulas, work_limit)
+    final = WorldModel(world, [formulas[j] for j in selection.kept], work_limit)
+    slots = list(range(len(selection.kept)))
+    if not final.ground_truth_fits(slots) or final.check(slots).unique is False:
+        raise GenerationError(f"puzzle {index} of seed {seed}: internal check failed "
+                              "(ground truth does not fit, or clues not unique)")
+    kept = sorted(order[j] for j in selection.kept)
     presented = [clues[j] for j in rng.sample(kept, len(kept))]
     main, bonus = questions(world, clues, set(kept), rng)
-    letters = [chr(ord("A") + i) for i in range(len(main) + len(bonus))]
+    return Built(world, n_players, clues, presented, main, bonus, selection)
+
+
+def generate(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Shape | None = None,
+             id_prefix: str = "puzzle", work_limit: float = WORK_LIMIT) -> dict:
+    """Puzzle `index` of the run with `seed`, as a JSONL record (interface 1)."""
+    b = build(seed, index, players, shape, work_limit)
+    world = b.world
+    letters = [chr(ord("A") + i) for i in range(len(b.main) + len(b.bonus))]
     kinds = {k: 0 for k in KINDS}
-    for c in presented:
+    for c in b.kept:
         kinds[c.family] += 1
     return {
         "id": f"{id_prefix}-{index:05d}",
         "index": index,
         "seed": seed,
-        "prompt": render(world, presented, [q[:2] for q in main], [q[:2] for q in bonus]),
-        "solution": {letter: q[2] for letter, q in zip(letters, main + bonus)},
-        "num_clues": len(presented),
-        "shape": {"players": n_players, "suspects": shape.suspects, "weapons": shape.weapons,
-                  "rooms": shape.rooms, "times": shape.times, "motives": len(world.motives)},
-        "questions": {"main": letters[:len(main)], "bonus": letters[len(main):]},
+        "prompt": render(world, b.kept, [q[:2] for q in b.main], [q[:2] for q in b.bonus]),
+        "solution": {letter: q[2] for letter, q in zip(letters, b.main + b.bonus)},
+        "num_clues": len(b.kept),
+        "shape": {"players": b.players, "suspects": len(world.suspects),
+                  "weapons": len(world.weapons), "rooms": len(world.rooms),
+                  "times": len(world.times), "motives": len(world.motives)},
+        "questions": {"main": letters[:len(b.main)], "bonus": letters[len(b.main):]},
         "clue_kinds": {k: v for k, v in kinds.items() if v},
-        "selection": {"candidates": len(clues), "checks": selection.checks,
-                      "rebuilds": selection.rebuilds, "undecided": selection.undecided},
+        "selection": {"candidates": len(b.candidates), "checks": b.selection.checks,
+                      "rebuilds": b.selection.rebuilds, "undecided": b.selection.undecided},
         "generator": f"deductive {deductive.__version__}",
     }

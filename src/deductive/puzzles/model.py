@@ -44,8 +44,11 @@ class WorldModel:
         self._slot_of_var = {sw.index: k for k, sw in enumerate(self.switches)}
         truth = truth_in(world)
         self.truth = {key: truth(key) for key in self.vars}
-        # Not the ground truth: some variable that is true there is false here.
-        self.model.add_bool_or([~v for key, v in self.vars.items() if self.truth[key]])
+        # "Not the ground truth" (some variable true there is false here), behind a switch
+        # that check() assumes and ground_truth_fits() does not.
+        self.other = self.model.new_bool_var("other")
+        self.model.add_bool_or([~v for key, v in self.vars.items() if self.truth[key]]
+                               ).only_enforce_if(self.other)
         for key, v in self.vars.items():
             self.model.add_hint(v, self.truth[key])
         self.solver = cp_model.CpSolver()
@@ -98,7 +101,10 @@ class WorldModel:
         for s in range(n_s):
             m.add_exactly_one([mot[s, k] for k in range(n_m)])
         for k in range(n_m):
-            m.add(sum(mot[s, k] for s in range(n_s)) == w.motive_count(k))
+            if w.motive_count(k) == 1:
+                m.add_exactly_one([mot[s, k] for s in range(n_s)])
+            else:
+                m.add(sum(mot[s, k] for s in range(n_s)) == w.motive_count(k))
         killer = [self.var("killer", s) for s in range(n_s)]
         weapon = [self.var("mweapon", i) for i in range(n_w)]
         murder = {(t, r): self.var("murder", t, r) for t in range(n_t) for r in range(n_r)}
@@ -107,9 +113,9 @@ class WorldModel:
         m.add_exactly_one(list(murder.values()))
         for (t, r), at in murder.items():
             m.add_bool_and([pos[boddy, u, r] for u in range(t, n_t)]).only_enforce_if(at)
-            m.add(sum(pos[s, t, r] for s in range(n_s)) <= 1).only_enforce_if(at)
-            for s in range(n_s):
+            for s in range(n_s):  # there, a suspect is present exactly if it is the murderer
                 m.add_bool_or([~at, ~killer[s], pos[s, t, r]])
+                m.add_bool_or([~at, ~pos[s, t, r], killer[s]])
             for i in range(n_w):
                 m.add_bool_or([~at, ~weapon[i], pos[n_s + i, t, r]])
 
@@ -148,20 +154,25 @@ class WorldModel:
     def check(self, kept: list[int]) -> Check:
         """Is the ground truth the only account satisfying the world rules and clues `kept`?"""
         self.model.clear_assumptions()
-        self.model.add_assumptions([self.switches[i] for i in kept])
+        self.model.add_assumptions([self.other] + [self.switches[i] for i in kept])
         self.solves += 1
         status = self.solver.solve(self.model)
         if status == cp_model.INFEASIBLE:
             core = sorted(self._slot_of_var[i]
-                          for i in self.solver.sufficient_assumptions_for_infeasibility())
+                          for i in self.solver.sufficient_assumptions_for_infeasibility()
+                          if i in self._slot_of_var)
             return Check(True, None, core)
         if status in (cp_model.FEASIBLE, cp_model.OPTIMAL):
             values = {key: self.solver.boolean_value(v) for key, v in self.vars.items()}
             return Check(False, values)
         return Check(None, None)
 
-    def holds(self, index: int, values: dict) -> bool:
-        return F.evaluate(self.formulas[index], values.__getitem__)
-
-    def ground_truth_holds(self, index: int) -> bool:
-        return F.evaluate(self.formulas[index], self.truth.__getitem__)
+    def ground_truth_fits(self, kept: list[int]) -> bool:
+        """Does the ground truth satisfy the world rules and the clues `kept`? (If it did not,
+        "no other solution" would hold vacuously.)"""
+        self.model.clear_assumptions()
+        self.model.add_assumptions([self.switches[i] for i in kept] +
+                                   [v if self.truth[key] else ~v for key, v in self.vars.items()])
+        status = self.solver.solve(self.model)
+        self.model.clear_assumptions()
+        return status in (cp_model.FEASIBLE, cp_model.OPTIMAL)

@@ -1,0 +1,159 @@
+"""The puzzle generator: semantics, uniqueness, irredundancy, sizes, prompt format, CLI."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from deductive.puzzles import formula as F
+from deductive.puzzles import pools
+from deductive.puzzles.clues import meaning, truth_in
+from deductive.puzzles.generator import build, generate
+from deductive.puzzles.model import WorldModel
+from deductive.puzzles.prompt import RULES
+from deductive.puzzles.world import Shape, caps, draw_shape, draw_times, simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = [(3, i) for i in range(12)]
+
+
+@pytest.fixture(scope="module")
+def small_puzzles():
+    return [build(seed, i, players=(1, 3)) for seed, i in SMALL]
+
+
+def test_sizes_follow_the_formulas_and_caps():
+    rng = random.Random(0)
+    seen_players = set()
+    for _ in range(3000):
+        players, s = draw_shape(rng, 1, 6)
+        seen_players.add(players)
+        cap = caps(players)
+        assert 2 <= s.weapons <= max(2, cap.weapons)
+        assert s.weapons <= s.suspects <= min(cap.suspects, 2 * s.weapons - 1)
+        assert s.suspects <= s.rooms <= cap.rooms
+        assert 1 <= s.times <= 2 * players
+        assert s.suspects <= 10 and s.weapons <= 8 and s.rooms <= 17
+    assert seen_players == set(range(1, 7))
+    assert caps(6) == Shape(10, 8, 17, 12) and caps(1) == Shape(2, 2, 3, 2)
+
+
+def test_times_step_evenly_around_midnight():
+    rng = random.Random(1)
+    for count in range(1, pools.MAX_TIMES + 1):
+        for _ in range(20):
+            times = draw_times(rng, count)
+            assert len(times) == count
+            assert all(re.fullmatch(r"(0[1-9]|1[0-2]):[0-5]\d [AP]M", t) for t in times)
+            minutes = []
+            for t in times:
+                h, m = int(t[:2]) % 12, int(t[3:5])
+                v = h * 60 + m + (0 if t.endswith("AM") else -12 * 60)  # PM before midnight
+                minutes.append(v)
+            steps = {b - a for a, b in zip(minutes, minutes[1:])}
+            assert len(steps) <= 1 and steps <= {15, 30, 60}
+
+
+def test_simulation_obeys_the_rules():
+    rng = random.Random(2)
+    for _ in range(200):
+        _, shape = draw_shape(rng, 1, 6)
+        w = simulate(rng, shape)
+        nb = [set(w.board.neighbours(r)) | {r} for r in range(len(w.rooms))]
+        for path in list(w.suspect_at) + [w.boddy_at]:
+            assert all(b in nb[a] for a, b in zip(path, path[1:]))
+        for path in w.weapon_at:
+            for t in range(1, len(w.times)):
+                a, b = path[t - 1], path[t]
+                if a != b:  # carried: some suspect made the same step
+                    assert any(s[t - 1] == a and s[t] == b for s in w.suspect_at)
+        t, r = w.time, w.room
+        assert w.suspects_in(r, t) == [w.murderer]
+        assert w.weapon_at[w.weapon][t] == r and all(x == r for x in w.boddy_at[t:])
+
+
+def test_every_puzzle_is_unique_and_the_ground_truth_fits(small_puzzles):
+    for b in small_puzzles:
+        formulas = [meaning(c, b.world) for c in b.kept]
+        truth = truth_in(b.world)
+        assert all(F.evaluate(f, truth) for f in formulas)
+        model = WorldModel(b.world, formulas)
+        slots = list(range(len(formulas)))
+        assert model.ground_truth_fits(slots)
+        assert model.check(slots).unique is True
+        assert b.selection.undecided == 0
+
+
+def test_kept_clues_are_irredundant(small_puzzles):
+    for b in small_puzzles[:6]:
+        formulas = [meaning(c, b.world) for c in b.kept]
+        model = WorldModel(b.world, formulas)
+        for drop in range(len(formulas)):
+            result = model.check([j for j in range(len(formulas)) if j != drop])
+            assert result.unique is False, f"clue {b.kept[drop]} is redundant"
+            # the alternative account breaks exactly the dropped clue
+            assert not F.evaluate(formulas[drop], result.counterexample.__getitem__)
+
+
+def test_a_wrong_clue_set_is_not_called_unique():
+    b = build(3, 0, players=(1, 3))
+    model = WorldModel(b.world, [meaning(c, b.world) for c in b.kept])
+    assert model.check([]).unique is False  # no clues: many accounts
+
+
+def _doc_rules() -> list[str]:
+    doc = (ROOT / "docs" / "puzzle-format.md").read_text(encoding="utf-8")
+    block = doc.split("## Rules section")[1].split("```")[1]
+    return [re.sub(r"^\d+\. ", "", ln) for ln in block.strip().split("\n")[1:]]
+
+
+def test_rules_text_is_the_documented_text():
+    assert list(RULES.values()) == _doc_rules()
+
+
+def test_prompt_layout(small_puzzles):
+    for seed, i in SMALL[:8]:
+        record = generate(seed, i, players=(1, 3))
+        prompt = record["prompt"]
+        heads = [block.split("\n")[0] for block in prompt.split("\n\n")]
+        expected = ["Suspects:", "Weapons:", "Rooms:", "Map (", "Times, in order:", "Motives (",
+                    "Rules:", "Clues:", "Questions:"]
+        positions = [next(k for k, h in enumerate(heads) if h.startswith(e)) for e in expected]
+        assert positions == sorted(positions)
+        assert heads[-1].startswith("Answer format:")
+        rules = prompt.split("\n\nRules:\n")[1].split("\n\n")[0].split("\n")
+        doc = _doc_rules()
+        one_time = "- " in prompt and prompt.split("Times, in order:\n")[1].split("\n\n")[0].count("\n") == 0
+        wanted = [r for k, r in enumerate(doc, 1) if not (one_time and k in (1, 8, 9))]
+        assert rules == [f"{k}. {r}" for k, r in enumerate(wanted, 1)]
+        clues = prompt.split("\n\nClues:\n")[1].split("\n\n")[0].split("\n")
+        assert len(clues) == record["num_clues"] == sum(record["clue_kinds"].values())
+        assert all(c.startswith("- ") and c.endswith(".") for c in clues)
+        letters = record["questions"]["main"] + record["questions"]["bonus"]
+        assert letters == sorted(record["solution"]) and 1 <= len(letters) <= 8
+        for letter in letters:
+            assert re.search(rf"^{letter}\. .+\?$", prompt, re.M)
+            assert re.search(rf"^{letter}\. (SUSPECT|WEAPON|ROOM|TIME|MOTIVE)$", prompt, re.M)
+
+
+def test_main_questions_are_the_unstated_solution_facts(small_puzzles):
+    for b in small_puzzles:
+        kept_kinds = {c.kind for c in b.kept}
+        asked = [q[0] for q in b.main]
+        assert ("Who killed Mr. Boddy?" in asked) == ("murderer" not in kept_kinds)
+        assert ("Which weapon was used?" in asked) == ("weapon" not in kept_kinds)
+        if len(b.world.times) == 1:
+            assert "At what time did the murder take place?" not in asked
+        assert len(b.main) + len(b.bonus) <= 8
+
+
+def test_fixed_shape_and_the_record():
+    record = generate(9, 4, shape=Shape(4, 3, 5, 3), id_prefix="val")
+    assert record["id"] == "val-00004" and record["index"] == 4 and record["seed"] == 9
+    assert {k: record["shape"][k] for k in ("suspects", "weapons", "rooms", "times")} == \
+        {"suspects": 4, "weapons": 3, "rooms": 5, "times": 3}
+    assert record["generator"].startswith("deductive ")
+    assert generate(9, 4, shape=Shape(4, 3, 5, 3), id_prefix="val") == record
