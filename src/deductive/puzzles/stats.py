@@ -33,7 +33,7 @@ def classify(sentence: str) -> str:
         return "weapon_move"
     if " moved from " in s:
         return "move"
-    if "together at least once" in s:
+    if " together " in s and s.endswith(" at least once"):
         return "together"
     if " same room as " in s:
         return "same_room"
@@ -43,7 +43,7 @@ def classify(sentence: str) -> str:
         return "motive"
     if re.search(r"(was murdered at|murder took place at) ", s):
         return "time"
-    if re.search(r"(killed with|murder weapon was) ", s):
+    if re.search(r"killed with |^The murder weapon was the [A-Z][\w ]*$", s):
         return "weapon"
     if re.search(r"(was murdered in|murder took place in) ", s):
         return "room"

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Print the statistics of a puzzle file (this project's JSONL or the original JSON array):
+clues, suspects, weapons, rooms, times, motives, main/bonus questions, prompt characters and the
+clue-kind mix (method.md section 6).
+
+  python scripts/puzzle_stats.py FILE [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from deductive.io import atomic_write_json  # noqa: E402
+from deductive.provenance import provenance  # noqa: E402
+from deductive.puzzles.formats import PuzzleFileError, detect_format, load_puzzles  # noqa: E402
+from deductive.puzzles.stats import format_summary, summarize  # noqa: E402
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        self.exit(2, f"error: {message}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _Parser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("file", type=Path, help="puzzle file (.jsonl or original .json)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    args = parser.parse_args(argv)
+    try:
+        puzzles = load_puzzles(args.file)
+        if not puzzles:
+            raise PuzzleFileError(f"{args.file}: no puzzles")
+        summary = summarize(puzzles)
+    except (PuzzleFileError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    summary["format"] = detect_format(args.file)
+    print(format_summary(summary, str(args.file)))
+    if args.json is not None:
+        summary["provenance"] = provenance(inputs={"puzzles": args.file})
+        atomic_write_json(args.json, summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
