@@ -139,6 +139,7 @@ def engine_kwargs(sampling_cfg: dict) -> dict:
             "gpu_memory_utilization": eng["gpu_memory_utilization"],
             "enable_prefix_caching": eng.get("enable_prefix_caching", True),
             "dtype": eng.get("dtype", "auto"),
+            "enforce_eager": eng.get("enforce_eager", False),
             "seed": sampling_cfg.get("seed", 0)}
 
 
@@ -156,6 +157,14 @@ def _stop_token_ids(model_dir: Path, tokenizer) -> list[int]:
             if value is not None:
                 ids.add(int(value))
     return sorted(ids)
+
+
+def cpu_engine_overrides(max_model_len: int) -> dict:
+    """Engine settings needed on CPU: no chunked prefill. With chunked prefill, vLLM 0.32 rewinds
+    a per-request generator after a partial prefill step (`Generator.set_offset`), which the CPU
+    generator does not support ("CPU Generator does not use offset": the engine dies as soon as
+    a seeded request's prompt is split across steps). Whole-prompt prefill avoids the rewind."""
+    return {"enable_chunked_prefill": False, "max_num_batched_tokens": max(max_model_len, 8192)}
 
 
 class Sampler:
@@ -183,6 +192,10 @@ class Sampler:
                                 enable_prefix_caching=enable_prefix_caching, dtype=dtype, seed=seed,
                                 generation_config="vllm", logprobs_mode=LOGPROBS_MODE, max_logprobs=1,
                                 enforce_eager=enforce_eager)
+        import torch
+
+        if not torch.cuda.is_available():
+            self.engine_args.update(cpu_engine_overrides(max_model_len))
         self.llm = LLM(**self.engine_args)
         self.engine = self.llm.llm_engine
         self.tokenizer = self.llm.get_tokenizer()

@@ -58,6 +58,10 @@ class VLLMServer:
                      "--generation-config", "vllm", "--enable-prefix-caching"]
         if enforce_eager:
             self.args.append("--enforce-eager")
+        import torch
+
+        if not torch.cuda.is_available():  # see rollout.cpu_engine_overrides: seeded requests
+            self.args += ["--no-enable-chunked-prefill", "--max-num-batched-tokens", str(max(max_model_len, 8192))]
         self.args += list(extra_args or [])
         self._api_key = api_key  # passed through the environment, never on the command line
         self.proc: subprocess.Popen | None = None
