@@ -86,3 +86,21 @@ def test_completion_too_long_for_a_row_is_a_clear_error():
           "logprobs": [0.0] * 8, "advantage": 1.0}]
     with pytest.raises(ValueError, match="row_tokens"):
         pack(s, row_tokens=12)
+
+
+def test_chunked_logprobs_and_entropy_match_one_piece_with_gradients(tiny):
+    rng = torch.Generator().manual_seed(2)
+    rows = pack(assign_advantages(synthetic_samples(rng, puzzles=2, k=4, prompt_len=6, max_completion=9,
+                                                    vocab=256)), row_tokens=40)
+    results = []
+    for chunks in (1, 3):
+        tiny.zero_grad()
+        lp, ent = packed_logprobs(tiny, rows, entropy=True, chunks=chunks)
+        (lp.sum() + ent.sum()).backward()
+        results.append((lp.detach(), ent.detach(), tiny.tok_embeddings.weight.grad.clone()))
+    (lp1, e1, g1), (lp3, e3, g3) = results
+    assert torch.allclose(lp1, lp3, atol=1e-6) and torch.allclose(e1, e3, atol=1e-6)
+    assert torch.allclose(g1, g3, atol=1e-6) and g1.abs().sum() > 0
+    on = rows.weights != 0
+    assert (e1[on] > 0).all() and (e1[on] <= torch.log(torch.tensor(256.0)) + 1e-4).all()
+    assert (lp1[~on] == 0).all()

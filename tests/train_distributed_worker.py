@@ -1,7 +1,11 @@
-"""Worker of tests/test_train_distributed.py: two optimiser steps of the training loop's own
-`optimise` on fixed packed rows, in one process or as one rank of `torchrun` (FSDP2, gloo).
-usage: train_distributed_worker.py MODEL_DIR OUT.pt"""
+"""Worker of tests/test_train_distributed.py, in one process or as one rank of `torchrun`
+(FSDP2, gloo):
+  train_distributed_worker.py step MODEL_DIR OUT.pt
+      two optimiser steps of the loop's own `optimise` on fixed packed rows;
+  train_distributed_worker.py loop MODEL_DIR WORK_DIR ITERATIONS
+      the whole training loop (stand-in sampler on rank 0), resumable in WORK_DIR."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -51,5 +55,25 @@ def main(model_dir: Path, out: Path) -> None:
     distributed.close(d)
 
 
+def loop(model_dir: Path, work: Path, iterations: int) -> None:
+    from deductive.training.loop import train
+    from test_train import good_token_share
+    from training_fixtures import TorchSampler, tiny_config, write_puzzles
+
+    train_file, val_file = work / "train.jsonl", work / "val.jsonl"
+    work.mkdir(parents=True, exist_ok=True)
+    if not train_file.exists() and int(os.environ.get("RANK", "0")) == 0:
+        write_puzzles(train_file, 12, "train")
+        write_puzzles(val_file, 3, "val")
+    # the same global batch (4 rows a step) whatever the number of ranks
+    per_device = GLOBAL_ROWS_PER_STEP // int(os.environ.get("WORLD_SIZE", "1"))
+    train(tiny_config(iterations=iterations, rows_per_device_per_step=per_device), "tiny", model_dir=model_dir, train_file=train_file,
+          val_file=val_file, out_dir=work / "out", ckpt_root=work / "ckpt", log=lambda msg: None,
+          make_sampler=lambda d, cfg: TorchSampler(d, cfg, good_token_share))
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    if sys.argv[1] == "step":
+        main(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        loop(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))

@@ -141,7 +141,6 @@ def gpu_mfu(name: str, *, row_tokens: int, peak_tflops: float, steps: int = 3) -
     with torch.device("cuda"):
         model = qwen2(max_seq_len=row_tokens, norm_eps=1e-6, rope_base=1_000_000.0, **QWEN25[name]).to(torch.bfloat16)
     distributed.activation_checkpointing(model)
-    model.set_num_output_chunks(8)
     d = distributed.Dist(world=1, rank=0, local_rank=0, device=torch.device("cuda"))
     vocab = QWEN25[name]["vocab_size"]
     samples = assign_advantages(synthetic_group_samples(np.random.default_rng(0), puzzles=2, k=16,
@@ -149,7 +148,7 @@ def gpu_mfu(name: str, *, row_tokens: int, peak_tflops: float, steps: int = 3) -
                                                         vocab=vocab))
     rows = pack(samples, row_tokens)
     rows = rows.select(slice(0, 2 * steps))
-    cfg = {"rows_per_device_per_step": 2, "loss": {"epsilon": 0.2}, "flex_attention": True,
+    cfg = {"rows_per_device_per_step": 2, "loss": {"epsilon": 0.2}, "flex_attention": True, "num_output_chunks": 8,
            "optimizer": {"lr": 6e-6, "betas": [0.9, 0.99], "weight_decay": 0.1, "max_grad_norm": None}}
     optimizer = make_optimizer(model, cfg["optimizer"])
     optimise(model, optimizer, rows.select(slice(0, 2)), cfg, d)

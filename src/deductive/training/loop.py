@@ -140,7 +140,8 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
                 continue
             local = _trim(batch).select(slice(d.rank, None, d.world))
             local = PackedRows(*(getattr(local, f).to(d.device) for f in local.__dataclass_fields__))
-            new_lp, entropy = packed_logprobs(model, local, use_block_mask=use_block, entropy=want_entropy)
+            new_lp, entropy = packed_logprobs(model, local, use_block_mask=use_block, entropy=want_entropy,
+                                              chunks=max(1, int(cfg.get("num_output_chunks", 0))))
             loss, stats = ppo_clip_loss(new_lp, local.sampling_logprobs, local.advantages, local.weights,
                                         num_tokens, epsilon=float(loss_cfg["epsilon"]),
                                         kl_coef=float(loss_cfg.get("kl_coef", 0.0)), entropy=entropy,
@@ -281,8 +282,6 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         if mem.get("activation_checkpointing"):
             distributed.activation_checkpointing(model)
     del full
-    if int(cfg.get("num_output_chunks", 0)) > 1:
-        model.set_num_output_chunks(int(cfg["num_output_chunks"]))
     if mem.get("compile"):
         for layer in model.layers:
             layer.compile()

@@ -147,52 +147,57 @@ def block_mask(doc_ids: torch.Tensor):
     return create_block_mask(mask_mod, R, None, L, L, device=doc_ids.device)
 
 
-def _chunk_logprobs(chunk, r_idx, src, tgt, entropy: bool):
-    """log p(tgt) at (r_idx, src) of one logits chunk; float32 only inside (recomputed in backward)."""
-    logits = chunk.float()
-    lse = logits.logsumexp(-1)  # (R, l)
-    lp = logits[r_idx, src, tgt] - lse[r_idx, src]
+def _chunk_logprobs(logits, tgt, entropy: bool):
+    """log p(tgt) for rows of selected logits; float32 only inside (recomputed in backward)."""
+    logits = logits.float()
+    lse = logits.logsumexp(-1)
+    lp = logits.gather(-1, tgt[:, None]).squeeze(-1) - lse
     if not entropy:
         return lp, None
-    probs = (logits - lse[..., None]).exp()
-    h = lse - (probs * logits).sum(-1)  # entropy at every position of the chunk
-    return lp, h[r_idx, src]
+    probs = (logits - lse[:, None]).exp()
+    return lp, lse - (probs * logits).sum(-1)
 
 
 def packed_logprobs(model: torch.nn.Module, rows: PackedRows, *, use_block_mask: bool = False,
-                    entropy: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+                    entropy: bool = False, chunks: int = 1) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Per-position log-prob of each completion token under `model` ((R, L), 0 elsewhere).
 
-    With `entropy`, also the entropy of the model's next-token distribution at each completion
-    token's source position (for an optional entropy bonus). When the model chunks its output
-    (`set_num_output_chunks`), each chunk is upcast to float32 on its own and recomputed in the
-    backward pass, so the float32 logits of a whole row never exist at once.
+    Only the positions that predict a completion token go through the output projection (the
+    prompt's other positions need no logits): the decoder's `unembed` is replaced for this call
+    by one that normalises and projects just those hidden states, inside the model's forward
+    (so FSDP has the output weights gathered). The float32 log-softmax runs in `chunks` pieces,
+    each recomputed in the backward pass, so float32 logits of all tokens never exist at once.
+    With `entropy`, also the entropy of the next-token distribution at those positions.
     """
     from torch.utils.checkpoint import checkpoint
 
     mask = block_mask(rows.doc_ids) if use_block_mask else attention_mask(rows.doc_ids)
-    out = model(rows.tokens, mask=mask, input_pos=rows.input_pos)
-    chunks = out if isinstance(out, list) else [out]
-    logprobs = torch.zeros(rows.tokens.shape, dtype=torch.float32, device=rows.tokens.device)
-    ent = torch.zeros_like(logprobs) if entropy else None
-    start = 0
-    for chunk in chunks:  # (R, l, V) pieces along the sequence
-        stop = start + chunk.shape[1]
-        sel = (rows.src_pos >= start) & (rows.src_pos < stop)
-        r_idx, t_idx = sel.nonzero(as_tuple=True)
-        if r_idx.numel():
-            src = rows.src_pos[r_idx, t_idx] - start
-            tgt = rows.tokens[r_idx, t_idx]
-            if len(chunks) > 1 and torch.is_grad_enabled():
-                lp, h = checkpoint(_chunk_logprobs, chunk, r_idx, src, tgt, entropy, use_reentrant=False)
-            else:
-                lp, h = _chunk_logprobs(chunk, r_idx, src, tgt, entropy)
-            logprobs = logprobs.index_put((r_idx, t_idx), lp)
-            if entropy:
-                ent = ent.index_put((r_idx, t_idx), h)
-        start = stop
-    if not logprobs.requires_grad and torch.is_grad_enabled():
+    r_idx, t_idx = (rows.src_pos >= 0).nonzero(as_tuple=True)
+    src = rows.src_pos[r_idx, t_idx]
+    tgt = rows.tokens[r_idx, t_idx]
+
+    def unembed(h):  # (R, L, D) -> (N, V) logits of the selected positions, model dtype
+        return model.output(model.norm(h[r_idx, src]))
+
+    model.unembed = unembed
+    try:
+        logits = model(rows.tokens, mask=mask, input_pos=rows.input_pos)
+    finally:
+        del model.unembed
+    lps, ents = [], []
+    for piece, piece_tgt in zip(logits.tensor_split(max(1, chunks)), tgt.tensor_split(max(1, chunks))):
+        if chunks > 1 and torch.is_grad_enabled():
+            lp, h = checkpoint(_chunk_logprobs, piece, piece_tgt, entropy, use_reentrant=False)
+        else:
+            lp, h = _chunk_logprobs(piece, piece_tgt, entropy)
+        lps.append(lp)
+        ents.append(h)
+    out = torch.zeros(rows.tokens.shape, dtype=torch.float32, device=rows.tokens.device)
+    lp = torch.cat(lps) if lps else logits.new_zeros(0, dtype=torch.float32)
+    if lp.numel() == 0 and torch.is_grad_enabled():
         # rows without completion tokens (padding rows of a rank): keep the graph connected so
         # backward still runs and FSDP's gradient collectives match on every rank
-        logprobs = logprobs + 0.0 * chunks[0][..., :1].float().sum()
+        lp = lp + 0.0 * logits.float().sum()
+    logprobs = out.index_put((r_idx, t_idx), lp)
+    ent = torch.zeros_like(out).index_put((r_idx, t_idx), torch.cat(ents)) if entropy else None
     return logprobs, ent
