@@ -33,8 +33,8 @@ from deductive.puzzles.world import Shape, World, draw_shape, simulate
 # clues' kind mix resembles the published puzzles' (method.md section 6).
 KIND_BIAS = {
     "murderer": 0.0, "weapon": 0.0, "room": 0.0, "time": 0.0, "murder_motive": 0.0,
-    "location": 0.2, "motive": 0.2, "motive_location": 0.8, "or": 0.8, "iff": 0.8,
-    "same_room": 0.8, "together": 0.8, "move": 0.8, "weapon_move": 0.8, "spatial": 0.8,
+    "location": 0.0, "motive": 0.2, "motive_location": 1.0, "or": 0.8, "iff": 0.8,
+    "same_room": 0.95, "together": 0.95, "move": 0.85, "weapon_move": 0.5, "spatial": 0.8,
 }
 MAX_QUESTIONS = 8
 WORK_LIMIT = 30.0   # CP-SAT deterministic time per check
