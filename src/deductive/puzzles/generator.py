@@ -5,12 +5,16 @@ i))`, so it depends on (S, i, sizes) only: not on worker count, order or PYTHONH
 
 Selection (method.md section 6): candidates are sorted by a per-kind bias plus U(0, 1) noise and
 each, in that order, is dropped when the puzzle stays uniquely solvable without it. The result
-is the same as checking one clue at a time, but faster:
+is exactly the same as checking one clue at a time, but needs fewer solver calls:
   - runs of clues are tried together, with the run doubling after each success; if the puzzle
     stays unique without the whole run, one-at-a-time would have dropped each of them too
     (fewer clues never make a puzzle more determined);
+  - a successful check returns a core: kept clues that alone make the puzzle unique; every
+    following clue up to the next core member would be dropped in turn, so they go at once;
   - every alternative account the solver finds is kept; when one of them violates, among the
     clues still kept, only the clue under test, that clue is needed without another solve.
+The kept set depends only on the answers unique / not unique, so it does not depend on the
+solver's search path (as long as no check hits the work limit).
 A check that hits the solver's deterministic work limit counts as "needed" (the puzzle stays
 unique, only irredundancy is lost) and is counted in the record's `selection.undecided`.
 """
@@ -24,7 +28,7 @@ import deductive
 from deductive.config import derive_seed
 from deductive.puzzles.candidates import candidate_clues
 from deductive.puzzles import formula as F
-from deductive.puzzles.clues import KINDS, SOLUTION_KINDS, Clue, meaning
+from deductive.puzzles.clues import KINDS, SOLUTION_KINDS, Clue, meaning, name
 from deductive.puzzles.model import WorldModel
 from deductive.puzzles.prompt import MAIN_QUESTIONS, render
 from deductive.puzzles.world import Shape, World, draw_shape, simulate
@@ -123,8 +127,6 @@ def select_clues(world: World, formulas: list[tuple], work_limit: float = 30.0) 
 
 
 def _where_question(world: World, ref: tuple, time: int) -> str:
-    from deductive.puzzles.clues import name
-
     return f"Where was {name(ref, world)} at {world.times[time]}?"
 
 

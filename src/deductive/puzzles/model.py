@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from deductive.puzzles import formula as F
 from deductive.puzzles.clues import truth_in
 from deductive.puzzles.world import World
 
