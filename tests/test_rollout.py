@@ -8,6 +8,7 @@ completion. Tolerance: 1e-3 absolute per token. Measured maximum absolute differ
 downcasts float32 weights to bfloat16 on CPU and tiny-qwen2 differed by 3.2e-03.)
 """
 
+import functools
 import math
 import shutil
 
@@ -35,10 +36,15 @@ def model_dir(name):
     return out
 
 
-def hf_logprobs(model_dir_, prompt_ids, completion_ids):
+@functools.lru_cache(maxsize=2)
+def hf_model(model_dir_):
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(model_dir_, dtype=torch.float32).eval()
+    return AutoModelForCausalLM.from_pretrained(model_dir_, dtype=torch.float32).eval()
+
+
+def hf_logprobs(model_dir_, prompt_ids, completion_ids):
+    model = hf_model(str(model_dir_))
     ids = torch.tensor([prompt_ids + completion_ids])
     with torch.no_grad():
         logits = model(ids).logits[0].float()
