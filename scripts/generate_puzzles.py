@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -58,6 +59,10 @@ def _id_prefix(text: str) -> str:
     return text
 
 
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _Parser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, required=True, help="number of puzzles")
@@ -77,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--seed must be non-negative, got {args.seed}")
     if args.workers < 0:
         parser.error(f"--workers must be 0 (all cores) or more, got {args.workers}")
+    # A cancelled run (SIGTERM, e.g. from Snakemake) stops its workers and keeps the partial file.
+    signal.signal(signal.SIGTERM, _stop)
     run = RunArgs(count=args.count, seed=args.seed, players=args.players, shape=args.shape,
                   id_prefix=args.id_prefix)
     try:
