@@ -175,3 +175,16 @@ def test_script_reports_user_errors_in_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "scripts/train.py", "--config", "workflow/config/smoke.yaml",
                            "--run", "nope"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and "no training run 'nope'" in proc.stderr
+
+
+def test_patience_stops_the_run_and_a_rerun_does_not_continue(inputs, tmp_path):
+    config = tiny_config(iterations=5, patience=1)
+    flat = lambda model_dir, cfg: TorchSampler(model_dir, cfg, lambda completion: 0.0)
+    kw = dict(out_dir=tmp_path / "out", ckpt_root=tmp_path / "ckpt", make_sampler=flat, log=lambda m: None)
+    summary = train(config, "tiny", **inputs, **kw)
+    assert summary["iterations_done"] == 1 and summary["stopped_because"].startswith("patience")
+    assert summary["best_iteration"] == 0 and summary["checkpoint_best"] == str(inputs["model_dir"])
+    m = metrics(tmp_path)
+    assert m[0]["advantages_kept"] == 0 and m[0]["optimizer_steps"] == 0  # equal rewards: nothing to learn
+    again = train(config, "tiny", **inputs, **kw)
+    assert again["iterations_done"] == 1 and len(metrics(tmp_path)) == 1

@@ -1,4 +1,4 @@
-"""The training loop with the real vLLM Sampler on CPU (models/tiny-qwen2): the new weights
+"""The training loop with the real vLLM Sampler on CPU (both smoke models): the new weights
 reach the live engine after every step. The completions are rewarded by a synthetic rule
 (share of tokens with an even id) so that every iteration has non-zero advantages and takes a
 step; the puzzle grader's reward is kept beside it."""
@@ -35,13 +35,16 @@ class SyntheticReward:
         return getattr(self.inner, name)
 
 
-def test_two_iterations_through_vllm_hand_weights_to_the_live_engine(tmp_path):
-    model_dir = ROOT / "models" / "tiny-qwen2"
-    prepare_model("tiny-qwen2", load_config("smoke")["models"]["tiny-qwen2"], model_dir)
+# smollm2-135m (Llama, tied embeddings) caught vLLM keeping a stale tied LM head after reload
+# (see deductive.training.model.engine_state): ratio mean 1.0075 and 12.5% clipped without the fix.
+@pytest.mark.parametrize("name", ["tiny-qwen2", "smollm2-135m"])
+def test_two_iterations_through_vllm_hand_weights_to_the_live_engine(tmp_path, name):
+    model_dir = ROOT / "models" / name
+    prepare_model(name, load_config("smoke")["models"][name], model_dir)
     config = tiny_config(iterations=2, rows_per_device_per_step=64, samples_per_puzzle=4,
                          puzzles_per_iteration=2, val_samples_per_puzzle=1, row_tokens=512)
-    config["models"]["tiny-qwen2"] = load_config("smoke")["models"]["tiny-qwen2"]
-    config["training"]["runs"] = {"tiny": {"model": "tiny-qwen2", "gpus_required": 0}}
+    config["models"][name] = load_config("smoke")["models"][name]
+    config["training"]["runs"] = {"tiny": {"model": name, "gpus_required": 0}}
     config["training"]["sampling"] = {"max_tokens": 8, "engine": {"max_model_len": 512, "dtype": "float32"}}
     config["training"]["optimizer"]["lr"] = 1e-3
     engines = []

@@ -28,7 +28,7 @@ from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
 from deductive.training.advantages import assign_advantages
 from deductive.training.loop import make_optimizer, optimise
-from deductive.training.model import load_model, tune_to_hf
+from deductive.training.model import engine_state, load_model, tune_to_hf
 from deductive.training.packing import pack
 
 # Qwen2.5 shapes (config.json of the published models) for the GPU benchmark.
@@ -110,9 +110,9 @@ def iteration_overhead(model_dir: Path, *, with_vllm: bool) -> dict:
 
         sampler = Sampler(str(model_dir), max_model_len=1024, gpu_memory_utilization=0.5, dtype="float32")
         try:
-            sampler.load_weights(hf)  # first call warms up
+            sampler.load_weights(engine_state(hf, model_dir))  # first call warms up
             t = time.perf_counter()
-            sampler.load_weights(hf)
+            sampler.load_weights(engine_state(hf, model_dir))
             out["load_weights_vllm_s"] = time.perf_counter() - t
         finally:
             sampler.close()

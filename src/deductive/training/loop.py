@@ -4,13 +4,17 @@ pack, step, hand weights to the engine, evaluate, checkpoint (method.md sections
 Design:
 - One long-running job per run. The vLLM engine (`deductive.inference.rollout.Sampler`) lives
   for the whole run on rank 0 and receives the new weights after every iteration through
-  `Sampler.load_weights` (no restart, no reload from disk). On a GPU node it is colocated with
-  the trainer: it is created first, with `training.sampler.gpu_memory_utilization` leaving room
-  for the trainer, whose parameters and AdamW state FSDP2 keeps on the CPU
-  (`memory.fsdp_cpu_offload`), with activation checkpointing; tensor parallelism of the engine
-  is `training.sampler.tensor_parallel_size`. On CPU (smoke) the engine runs in its own engine
-  process beside the trainer, with a small KV cache. Samples are broadcast to every rank;
-  each rank then trains on its share of the packed rows.
+  `Sampler.load_weights` (no restart, no reload of the engine). On a GPU node it is colocated
+  with the trainer: it is created before the trainer allocates anything, with
+  `sampling.engine.gpu_memory_utilization` (the paper profile's training override: 0.6) and
+  tensor parallelism over the node's GPUs (`sampling.engine.tensor_parallel_size`, 0 = all);
+  with `sleep_engine_while_training` it is put to sleep after sampling (vLLM frees its KV cache
+  and offloads its weights) and woken before the weight hand-off, so the optimiser step has the
+  memory. The trainer is FSDP2 over all ranks (torchrun) with parameters and AdamW state on
+  the CPU (`memory.fsdp_cpu_offload`) and activation checkpointing. On CPU (smoke) the engine
+  runs in its own engine process beside the trainer, with a small KV cache. Samples are
+  broadcast from rank 0 to every rank; each rank trains on its share of the packed rows.
+  Several nodes: the engine spans rank 0's node only; training spans all nodes.
 - Data order: the train split shuffled once with the run's seed; iteration i (1-based) takes
   the cyclic slice [(i-1)P, iP) of it, so a resumed run sees the same puzzles.
 - Every random choice has a seed derived from the config seed, the run and the iteration
@@ -47,7 +51,7 @@ from deductive.training import distributed
 from deductive.training.advantages import assign_advantages
 from deductive.training.loss import ppo_clip_loss
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
-from deductive.training.model import build_model, hf_to_tune, load_hf_state_dict, tune_to_hf
+from deductive.training.model import build_model, engine_state, hf_to_tune, load_hf_state_dict, tune_to_hf
 from deductive.training.packing import PackedRows, pack, packed_logprobs
 
 
@@ -367,7 +371,7 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
                 torch.cuda.empty_cache()
             sampler.wake_up()
         if d.is_main and kept:  # unchanged weights need no hand-off
-            sampler.load_weights(hf_state)
+            sampler.load_weights(engine_state(hf_state, model_dir))
         seconds["weights"] = time.monotonic() - t
 
         # evaluate on the val split
