@@ -33,9 +33,18 @@ def inputs(tmp_path_factory):
             "val_file": write_puzzles(d / "val.jsonl", 3, "val")}
 
 
-def run(config, inputs, work: Path, **kw):
+class SlowSampler(TorchSampler):
+    """Sleeps before each sampling call, so a kill lands inside an iteration on any machine."""
+
+    def sample(self, *args, **kwargs):
+        time.sleep(1.0)
+        return super().sample(*args, **kwargs)
+
+
+def run(config, inputs, work: Path, slow: bool = False, **kw):
+    cls = SlowSampler if slow else TorchSampler
     return train(config, "tiny", out_dir=work / "out", ckpt_root=work / "ckpt",
-                 make_sampler=lambda model_dir, cfg: TorchSampler(model_dir, cfg, good_token_share),
+                 make_sampler=lambda model_dir, cfg: cls(model_dir, cfg, good_token_share),
                  log=lambda msg: None, **inputs, **kw)
 
 
@@ -75,14 +84,14 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(inputs, tmp_path):
     killed = tmp_path / "killed"
     script = (f"import sys; sys.path[:0] = [{str(ROOT / 'src')!r}, {str(ROOT / 'tests')!r}]\n"
               "from test_train import run, tiny_config\nfrom pathlib import Path\n"
-              f"run(tiny_config(iterations=3), {{k: Path(v) for k, v in {json.dumps({k: str(v) for k, v in inputs.items()})}.items()}}, Path({str(killed)!r}))\n")
+              f"run(tiny_config(iterations=3), {{k: Path(v) for k, v in {json.dumps({k: str(v) for k, v in inputs.items()})}.items()}}, Path({str(killed)!r}), slow=True)\n")
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while not (killed / "ckpt" / "iter-0001" / ckpt.COMPLETE).exists():  # kill during iteration 2
         assert proc.poll() is None and time.monotonic() < deadline, "child ended before iteration 1"
         time.sleep(0.05)
-    time.sleep(1.0)
+    time.sleep(0.5)  # inside iteration 2's (slowed) sampling
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (killed / "ckpt" / "iter-0003").exists()
