@@ -12,7 +12,7 @@ SNAKEMAKE   := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/src
 export WANDB_MODE ?= disabled
 
-.PHONY: help setup test smoke figures reproduce bench citation clean
+.PHONY: help setup test smoke figures report reproduce bench citation clean
 
 help:  ## List the targets
 	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
@@ -44,6 +44,9 @@ smoke: $(STAMP)  ## Whole DAG on CPU with small models (profile smoke; reruns ev
 
 figures: $(STAMP)  ## Re-render figures and tables from committed results/ (no GPU, no training)
 	$(PY) scripts/make_figures.py --results results --out figures
+
+report: $(STAMP)  ## HTML report of the smoke run's figures (after make smoke): report.html
+	$(SNAKEMAKE) --profile workflow/profiles/smoke --report report.html
 
 reproduce: $(STAMP)  ## The paper profile end to end on a GPU node
 	$(PY) scripts/preflight.py --profile paper
