@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from deductive.verify.constraints import (At, Beside, HasMotive, Iff, MurderFact, Moved,
+from deductive.verify.constraints import (Clue, ParsedPuzzle, At, Beside, HasMotive, Iff, MurderFact, Moved,
                                           MovedWeapon, ParseError, Question, Ref, SameRoom,
                                           Together, Xor)
 from deductive.verify.lexicon import Lexicon
@@ -214,3 +214,31 @@ class QuestionGrammar:
         if m:
             return Question(kind="who_motive", motive=m["m"], **common)
         raise ParseError("not a question of this format", text, line_no)
+
+
+def assemble_puzzle(dialect: str, lex: Lexicon, cells: dict, mode: str, counts: dict | None,
+                    items: dict) -> ParsedPuzzle:
+    """Parse the clue, question and answer-format lines of either dialect into a checked puzzle.
+
+    `items` maps a section name to its (line number, line, match) triples; clue matches carry
+    the sentence as group "x", question and format matches the letter "l" and the text "x".
+    """
+    grammar = ClueGrammar(lex, dialect)
+    clues = []
+    for no, line, m in items["clues"]:
+        try:
+            clues.append(Clue(grammar.sentence(m["x"]), m["x"], no))
+        except ParseError as exc:
+            raise ParseError(exc.reason, line, no) from None
+    qgrammar = QuestionGrammar(lex, dialect)
+    questions = [qgrammar.question(m["l"], m["x"], no, bonus=(section == "bonus"))
+                 for section in ("questions", "bonus") for no, line, m in items[section]]
+    answer_types = {m["l"]: m["x"] for _, _, m in items["format"]}
+    if not clues:
+        raise ParseError("no clues found")
+    if not answer_types:
+        raise ParseError("no answer format block found")
+    puzzle = ParsedPuzzle(dialect, lex.suspects, lex.weapons, lex.rooms, cells, lex.times, mode,
+                          lex.motives, counts, clues, questions, answer_types)
+    puzzle.check()
+    return puzzle

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from deductive.verify.clauses import ClueGrammar, QuestionGrammar
-from deductive.verify.constraints import Clue, ParseError, ParsedPuzzle
+from deductive.verify.clauses import assemble_puzzle
+from deductive.verify.constraints import ParseError, ParsedPuzzle
 from deductive.verify.lexicon import Lexicon
 
 UNIQUE_MOTIVES = "Motives (each suspect has exactly one; no two suspects share a motive):"
@@ -140,22 +140,4 @@ def parse_native(prompt: str) -> ParsedPuzzle:
         mode = "counts"
 
     lex = Lexicon(suspects, weapons, rooms, times, motives, indefinite_motive=False)
-    grammar = ClueGrammar(lex, "native")
-    clues = []
-    for no, line, m in items["clues"]:
-        try:
-            clues.append(Clue(grammar.sentence(m["x"]), m["x"], no))
-        except ParseError as exc:
-            raise ParseError(exc.reason, line, no) from None
-    qgrammar = QuestionGrammar(lex, "native")
-    questions = [qgrammar.question(m["l"], m["x"], no, bonus=(section == "bonus"))
-                 for section in ("questions", "bonus") for no, line, m in items[section]]
-    answer_types = {m["l"]: m["x"] for _, _, m in items["format"]}
-    if not clues:
-        raise ParseError("no clues found")
-    if not answer_types:
-        raise ParseError("no answer format block found")
-    puzzle = ParsedPuzzle("native", suspects, weapons, rooms, cells, times, mode, motives,
-                          counts, clues, questions, answer_types)
-    puzzle.check()
-    return puzzle
+    return assemble_puzzle("native", lex, cells, mode, counts, items)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from deductive.verify.clauses import ClueGrammar, QuestionGrammar
-from deductive.verify.constraints import Clue, ParseError, ParsedPuzzle
+from deductive.verify.clauses import assemble_puzzle
+from deductive.verify.constraints import ParseError, ParsedPuzzle
 from deductive.verify.lexicon import Lexicon
 
 SINGLE_TIME = "12:00 AM"  # the original's time when a puzzle has one time only
@@ -121,22 +121,4 @@ def parse_original(prompt: str) -> ParsedPuzzle:
         mode = "counts"
 
     lex = Lexicon(suspects, weapons, rooms, times, motives, indefinite_motive=True)
-    grammar = ClueGrammar(lex, "original")
-    clues = []
-    for no, line, m in items["clues"]:
-        try:
-            clues.append(Clue(grammar.sentence(m["x"]), m["x"], no))
-        except ParseError as exc:
-            raise ParseError(exc.reason, line, no) from None
-    qgrammar = QuestionGrammar(lex, "original")
-    questions = [qgrammar.question(m["l"], m["x"], no, bonus=(section == "bonus"))
-                 for section in ("questions", "bonus") for no, line, m in items[section]]
-    answer_types = {m["l"]: m["x"] for _, _, m in items["format"]}
-    puzzle = ParsedPuzzle("original", suspects, weapons, rooms, cells, times, mode, motives,
-                          counts, clues, questions, answer_types)
-    if not items["clues"]:
-        raise ParseError("no clues found")
-    if not answer_types:
-        raise ParseError("no answer format block found")
-    puzzle.check()
-    return puzzle
+    return assemble_puzzle("original", lex, cells, mode, counts, items)
