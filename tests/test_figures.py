@@ -12,7 +12,8 @@ import pytest
 from deductive.figures import style
 from deductive.figures.labels import place_labels
 from deductive.figures.pareto import dominates, frontier, staircase
-from deductive.figures.training_curves import smooth
+from deductive.figures.data import Inputs, load_runs
+from deductive.figures.training_curves import grid_shape, smooth
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_RESULTS = ROOT / "tests" / "fixtures" / "results"
@@ -33,6 +34,21 @@ def test_smoothing_is_exponential_and_checks_its_weight():
     assert smooth([0.2, 0.4], 0.0) == [0.2, 0.4]
     with pytest.raises(ValueError):
         smooth([1.0], 1.0)
+
+
+def test_training_curves_plot_val_reward_with_the_base_model_as_iteration_0():
+    inputs = Inputs(FIXTURE_RESULTS)
+    (run,) = load_runs(FIXTURE_RESULTS / "smoke", inputs)
+    metrics = FIXTURE_RESULTS / "smoke" / "train" / "tiny-qwen2" / "metrics.jsonl"
+    records = [json.loads(line) for line in metrics.read_text().splitlines()]
+    # val_accuracy (share of samples fully solved) differs from val_reward in the fixture
+    assert [r["val_accuracy"] for r in records] != [r["val_reward"] for r in records]
+    assert run.metric == "val_reward"
+    assert run.iterations == list(range(0, len(records) + 1))
+    assert run.values == [0.1] + [r["val_reward"] for r in records]  # 0.1 = summary's base_val_reward
+    assert run.base_value == 0.1
+    assert "results/smoke/train/tiny-qwen2/metrics.jsonl" in inputs.files
+    assert [grid_shape(n) for n in (1, 2, 3, 4, 5)] == [(1, 1), (1, 2), (1, 3), (2, 2), (2, 3)]
 
 
 def test_labels_do_not_overlap_on_a_crowded_plot():
@@ -124,3 +140,13 @@ def test_a_malformed_summary_is_a_one_line_error(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "test.summary.json" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_only_folders_with_profile_results_are_profiles(tmp_path):
+    from deductive.figures.data import profiles_present
+
+    (tmp_path / "smoke" / "train").mkdir(parents=True)
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "rollout.csv").write_text("x\n")
+    (tmp_path / "published").mkdir()
+    assert profiles_present(tmp_path) == ["smoke"]

@@ -165,15 +165,22 @@ def load_measured(profile_dir: Path, split: str, inputs: Inputs) -> list[Point]:
 
 # --- training runs -----------------------------------------------------------------------
 
+# The curve's metric: mean per-puzzle reward on the validation split (fraction of questions
+# answered correctly), as in the publication's training curves. metrics.jsonl also records
+# `val_accuracy`, the share of samples solved completely, which is a different quantity.
+VAL_METRIC = "val_reward"
+BASE_METRIC = "base_val_reward"  # summary.json: the base model on the same split (iteration 0)
+
+
 @dataclass(frozen=True)
 class Run:
     name: str
     model: str | None
-    iterations: list[int]
-    values: list[float]  # validation accuracy per iteration
-    metric: str  # which metrics.jsonl key the values are
+    iterations: list[int]  # 0 is the base model when the summary records it
+    values: list[float]  # VAL_METRIC per iteration, 0..1
     base_value: float | None  # the base model's level on the same validation split
     best_iteration: int | None
+    metric: str = VAL_METRIC
 
 
 def training_run_dirs(profile_dir: Path) -> list[Path]:
@@ -181,30 +188,49 @@ def training_run_dirs(profile_dir: Path) -> list[Path]:
 
 
 def load_runs(profile_dir: Path, inputs: Inputs) -> list[Run]:
+    """One Run per results/<profile>/train/<run>/: `val_reward` per iteration, the base model first.
+
+    The base model's `base_val_reward` (summary.json) is iteration 0 unless metrics.jsonl
+    already holds an iteration-0 record.
+    """
     runs = []
     for run_dir in training_run_dirs(profile_dir):
         metrics_path = run_dir / "metrics.jsonl"
         records = [r for r in read_jsonl(metrics_path) if isinstance(r, dict)]
         summary_path = run_dir / "summary.json"
         summary = _read_json(summary_path) if summary_path.is_file() else {}
-        # val_accuracy when recorded, else val_reward (the same quantity: mean per-puzzle reward)
-        metric = "val_accuracy" if any(r.get("val_accuracy") is not None for r in records) else "val_reward"
-        pairs = sorted((int(r["iteration"]), float(r[metric])) for r in records
-                       if r.get(metric) is not None and r.get("iteration") is not None)
+        by_iteration: dict[int, float] = {}
+        for number, record in enumerate(records, 1):
+            if record.get(VAL_METRIC) is None or record.get("iteration") is None:
+                continue
+            where = f"{metrics_path}:{number}"
+            try:
+                iteration = int(record["iteration"])
+            except (TypeError, ValueError):
+                raise FigureInputError(f"{where}: iteration is not an integer: {record['iteration']!r}") from None
+            by_iteration[iteration] = _float(record[VAL_METRIC], where)
+        base = _float(summary.get(BASE_METRIC), f"{summary_path}: {BASE_METRIC}")
+        if base is not None:
+            by_iteration.setdefault(0, base)
         inputs.add(metrics_path, summary.get("provenance"))
         if summary:
             inputs.add(summary_path, summary.get("provenance"))
-        base = summary.get("base_val_accuracy", summary.get("base_val_reward"))
+        iterations = sorted(by_iteration)
         runs.append(Run(name=summary.get("run", run_dir.name), model=summary.get("model"),
-                        iterations=[p[0] for p in pairs], values=[p[1] for p in pairs], metric=metric,
-                        base_value=float(base) if base is not None else None,
-                        best_iteration=summary.get("best_iteration")))
+                        iterations=iterations, values=[by_iteration[i] for i in iterations],
+                        base_value=base, best_iteration=summary.get("best_iteration")))
     return runs
 
 
+PROFILE_SUBDIRS = ("puzzles", "train", "eval", "tables")  # what a profile's results folder holds
+
+
 def profiles_present(results: Path) -> list[str]:
-    """Profiles with any results folder (every folder under results/ but `published`)."""
+    """Profiles with a results folder: folders under results/ holding any of PROFILE_SUBDIRS.
+
+    Other folders (results/published, results/bench with benchmark tables) are not profiles.
+    """
     if not results.is_dir():
         return []
-    return sorted(p.name for p in results.iterdir() if p.is_dir() and p.name != "published"
-                  and not p.name.startswith("."))
+    return sorted(p.name for p in results.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and any((p / sub).is_dir() for sub in PROFILE_SUBDIRS))
