@@ -15,9 +15,17 @@ from deductive.puzzles.formats import load_puzzles
 MODEL = REPO_ROOT / "models" / "tiny-qwen2"
 
 
+@pytest.fixture(scope="module")
+def tiny_qwen2():
+    """models/tiny-qwen2 as the rule prepare_model makes it (kept when already there)."""
+    from deductive.inference.models import prepare_model
+
+    prepare_model("tiny-qwen2", load_config("smoke")["models"]["tiny-qwen2"], MODEL)
+    return MODEL
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(not (MODEL / "config.json").is_file(), reason="models/tiny-qwen2 not prepared (rule prepare_model)")
-def test_local_base_model_evaluation_and_resume():
+def test_local_base_model_evaluation_and_resume(tiny_qwen2):
     from deductive.evaluation import entries, run
 
     name = f"pytest-evallocal-{os.getpid()}"
