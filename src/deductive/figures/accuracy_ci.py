@@ -7,6 +7,8 @@ runs trained from it; API models follow as single bars.
 
 from __future__ import annotations
 
+import re
+
 import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
@@ -49,6 +51,79 @@ def grouped(points: list[Point]) -> list[tuple[str, list[Point]]]:
     return out
 
 
+ZERO_MARK = 0.008  # a 0% bar is drawn this tall (accuracy units), so it shows above the axis
+FIG_HEIGHT = 4.4
+BAR_INCHES = 1.3  # width given to each bar
+
+
+def _wrap_line(line: str, chars: int) -> list[str]:
+    pieces = re.findall(r"[^-+_/ ]*(?:[-+_/ ]+|$)", line)  # break after a space, '-', '+', '_' or '/'
+    out = [""]
+    for piece in filter(None, pieces):
+        if out[-1] and len(out[-1]) + len(piece.rstrip()) > chars:
+            out.append("")
+        out[-1] += piece
+    return [part.strip() for part in out]
+
+
+def wrap(text: str, chars: int) -> str:
+    """Each line of `text` wrapped to about `chars` characters, breaking after separators only."""
+    return "\n".join(part for line in text.split("\n") for part in _wrap_line(line, max(8, chars)))
+
+
+def bar_label(p: Point, group: str, chars: int) -> str:
+    """The text under one bar: its evaluation entry (none when the group row already says it)."""
+    return "" if p.key == group else wrap(p.key, chars)
+
+
+def _chart(ctx: Context, groups, split: str):
+    n_bars = sum(len(m) for _, m in groups)
+    fig, ax = plt.subplots(figsize=(max(5.5, BAR_INCHES * n_bars + 1.8), FIG_HEIGHT))
+    width = 0.8 / max(len(members) for _, members in groups)
+    # characters of 6.5 pt text (about 0.6 em each) that fit in one bar's slot; the axes take
+    # about the figure width less 1.5 inches of margins, one x unit per group
+    unit = (fig.get_figwidth() - 1.5) / len(groups)
+    bar_x, bar_labels, group_x, group_labels = [], [], [], []
+    for x, (group, members) in enumerate(groups):
+        offsets = [(i - (len(members) - 1) / 2) * width for i in range(len(members))]
+        slot = (width if len(members) > 1 else 0.8) * unit
+        chars = int(slot * 72 / (6.5 * 0.62)) - 2
+        for off, p in zip(offsets, members):
+            colour = style.KIND_COLOURS.get(p.kind, style.MEASURED)
+            err = None
+            if p.ci95:
+                err = [[max(0.0, p.accuracy - p.ci95[0])], [max(0.0, p.ci95[1] - p.accuracy)]]
+            ax.bar(x + off, max(p.accuracy, ZERO_MARK), width * 0.92, color=colour, yerr=err,
+                   capsize=3, error_kw={"lw": 1, "ecolor": "0.2"})
+            high = max(p.accuracy, ZERO_MARK, p.ci95[1] if p.ci95 else 0.0)
+            ax.annotate(f"{p.accuracy:.1%}", (x + off, high), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=7)
+            bar_x.append(x + off)
+            bar_labels.append(bar_label(p, group, chars))
+        group_x.append(x)
+        group_labels.append(wrap(group, int(0.9 * unit * 72 / (7.5 * 0.62)) - 2))
+    # entry names under each bar, the model group on a row below them
+    ax.set_xticks(bar_x, bar_labels, fontsize=6.5)
+    ax.tick_params(axis="x", length=2)
+    lines = max(label.count("\n") + 1 for label in bar_labels)
+    groups_axis = ax.secondary_xaxis("bottom")
+    groups_axis.set_xticks(group_x, group_labels, fontsize=7.5)
+    groups_axis.tick_params(axis="x", length=0, pad=6 + lines * 6.5 * 1.25)
+    groups_axis.spines["bottom"].set_visible(False)
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    ax.set_ylim(0, 1.1)  # accuracy always on 0-100%, room for labels above a 100% bar
+    ax.set_yticks([i / 5 for i in range(6)])
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel(f"accuracy on split '{split}'\n({style.MEASURED_LABEL})")
+    kinds = [k for k in ("base", "trained", "api") if any(p.kind == k for _, m in groups for p in m)]
+    fig.legend(handles=[Patch(color=style.KIND_COLOURS[k], label=k) for k in kinds], loc="lower center",
+               ncol=len(kinds), frameon=False)
+    ax.set_title(f"{TITLE}\nprofile {ctx.profile}, split '{split}', measured here", fontsize=9)
+    ax.grid(axis="x", visible=False)
+    fig.tight_layout(rect=(0, 0.3 / FIG_HEIGHT, 1, 1))
+    return fig, ax
+
+
 def render(ctx: Context) -> Rendered | None:
     inputs = ctx.new_inputs()
     split = ctx.settings.accuracy_split
@@ -57,44 +132,14 @@ def render(ctx: Context) -> Rendered | None:
         return None
     groups = grouped(points)
     style.setup()
-    width = 0.8 / max(len(members) for _, members in groups)
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * sum(len(m) for _, m in groups) + 1.5), 4.2))
-    ticks, ticklabels = [], []
-    top = 0.0
-    for x, (group, members) in enumerate(groups):
-        offsets = [(i - (len(members) - 1) / 2) * width for i in range(len(members))]
-        for off, p in zip(offsets, members):
-            colour = style.KIND_COLOURS.get(p.kind, style.MEASURED)
-            err = None
-            if p.ci95:
-                err = [[max(0.0, p.accuracy - p.ci95[0])], [max(0.0, p.ci95[1] - p.accuracy)]]
-            ax.bar(x + off, p.accuracy, width * 0.92, color=colour, yerr=err, capsize=3,
-                   error_kw={"lw": 1, "ecolor": "0.2"})
-            high = p.ci95[1] if p.ci95 else p.accuracy
-            top = max(top, high)
-            ax.annotate(f"{p.accuracy:.1%}", (x + off, high), xytext=(0, 3), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=7)
-            if p.kind == "trained":
-                ax.annotate(p.key, (x + off, 0), xytext=(0, 3), textcoords="offset points", ha="center",
-                            va="bottom", fontsize=6.5, rotation=90, color="white")
-        ticks.append(x)
-        ticklabels.append(group)
-    ax.set_xticks(ticks, ticklabels, fontsize=7.5)
-    ax.set_ylim(0, min(1.05, max(0.1, top * 1.2 + 0.02)))
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylabel(f"accuracy on split '{split}' ({style.MEASURED_LABEL})")
-    kinds = [k for k in ("base", "trained", "api") if any(p.kind == k for p in points)]
-    ax.legend(handles=[Patch(color=style.KIND_COLOURS[k], label=k) for k in kinds], loc="upper left",
-              frameon=False)
-    ax.set_title(f"{TITLE}\nprofile {ctx.profile}, split '{split}', measured here", fontsize=9)
-    ax.grid(axis="x", visible=False)
-    fig.tight_layout()
+    fig, ax = _chart(ctx, groups, split)
     files = style.save(fig, ctx.out_dir / NAME, dpi=ctx.settings.dpi)
     description = (
         f"Accuracy (mean per-puzzle fraction of questions answered correctly) on split `{split}` "
         f"of profile `{ctx.profile}`, measured here, with 95% confidence intervals from the "
         "evaluation summaries (clustered bootstrap over puzzles). Bars of a base model and of the "
-        "runs trained from it stand side by side; trained bars carry the run name."
+        "runs trained from it stand side by side, each named by its evaluation entry under the bar; "
+        "a 0% result shows as a thin sliver on the axis."
         + (" Smoke profile: small stand-in models (random weights or 135M parameters), which "
            "checks the pipeline, not the paper's claim." if any(p.stand_in for p in points) else "")
     )

@@ -8,6 +8,7 @@ The table is written as Markdown and LaTeX; the paired chart only when a pair ex
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -92,37 +93,51 @@ def latex(ctx: Context, rows: list[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
+LABEL_WIDTH = 40  # characters per line of a model label on the y axis
+ROW_INCHES = 0.62  # height of one published/measured pair
+ZERO_MARK = 0.006  # a measured 0% is drawn as a sliver this long (accuracy units) so it shows
+
+
+def pair_label(row: Row) -> str:
+    """'<published model>' over 'vs <measured entry>', each wrapped to LABEL_WIDTH characters."""
+    m = row.measured
+    measured = f"vs {m.key}" + (" (stand-in)" if row.stand_in else "")
+    return "\n".join(textwrap.fill(part, LABEL_WIDTH) for part in (row.published.label, measured))
+
+
 def chart(ctx: Context, rows: list[Row]):
+    """Horizontal paired bars, one pair per row (published hatched, measured filled), 0-100%."""
     paired = [r for r in rows if r.measured is not None]
     style.setup()
-    fig, ax = plt.subplots(figsize=(max(5.8, 1.4 * len(paired) + 2.0), 4.2))
-    width = 0.38
-    top = 0.0
-    labels = []
-    for x, row in enumerate(paired):
+    labels = [pair_label(r) for r in paired]
+    lines = max(label.count("\n") + 1 for label in labels)
+    row_in = max(ROW_INCHES, 0.16 * lines + 0.12)
+    fig, ax = plt.subplots(figsize=(7.2, 1.55 + row_in * len(paired)))
+    height = 0.38
+    for y, row in enumerate(paired):
         pub, m = row.published, row.measured
-        ax.bar(x - width / 2, pub.accuracy, width * 0.95, color="white", edgecolor=style.PUBLISHED,
-               hatch="///", lw=1.0)
+        ax.barh(y - height / 2, pub.accuracy, height * 0.92, color="white", edgecolor=style.PUBLISHED,
+                hatch="///", lw=1.0)
         err = ([[max(0.0, m.accuracy - m.ci95[0])], [max(0.0, m.ci95[1] - m.accuracy)]] if m.ci95 else None)
-        ax.bar(x + width / 2, m.accuracy, width * 0.95, color=style.MEASURED,
-               yerr=err, capsize=3, error_kw={"lw": 1, "ecolor": "0.2"})
-        for off, value, high in ((-width / 2, pub.accuracy, pub.accuracy),
-                                 (width / 2, m.accuracy, m.ci95[1] if m.ci95 else m.accuracy)):
-            ax.annotate(_pct(value), (x + off, high), xytext=(0, 3), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=7)
-            top = max(top, high)
-        labels.append(f"{pub.label}\nvs {m.key}" + (" (stand-in)" if row.stand_in else ""))
-    ax.set_xticks(range(len(paired)), labels, fontsize=7.5)
-    ax.set_ylim(0, min(1.05, max(0.1, top * 1.2 + 0.02)))
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_ylabel("accuracy")
-    ax.grid(axis="x", visible=False)
-    ax.legend(handles=[Patch(facecolor="white", edgecolor=style.PUBLISHED, hatch="///",
-                             label=f"{style.PUBLISHED_LABEL} (OpenPipe, 2025)"),
-                       Patch(color=style.MEASURED, label=f"{style.MEASURED_LABEL} (95% CI)")],
-              loc="upper left", frameon=False)
+        ax.barh(y + height / 2, max(m.accuracy, ZERO_MARK), height * 0.92, color=style.MEASURED,
+                xerr=err, capsize=2.5, error_kw={"lw": 1, "ecolor": "0.2"})
+        for off, value, end in ((-height / 2, pub.accuracy, pub.accuracy),
+                                (height / 2, m.accuracy, max(m.accuracy, ZERO_MARK, m.ci95[1] if m.ci95 else 0))):
+            ax.annotate(_pct(value), (end, y + off), xytext=(4, 0), textcoords="offset points",
+                        ha="left", va="center", fontsize=7)
+    ax.set_yticks(range(len(paired)), labels, fontsize=7.5)
+    ax.set_ylim(len(paired) - 0.5, -0.5)  # first pair on top
+    ax.set_xlim(0, 1.1)  # room for a label right of a 100% bar
+    ax.set_xticks([i / 5 for i in range(6)])
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel("accuracy")
+    ax.grid(axis="y", visible=False)
+    fig.legend(handles=[Patch(facecolor="white", edgecolor=style.PUBLISHED, hatch="///",
+                              label=f"{style.PUBLISHED_LABEL} (OpenPipe, 2025)"),
+                        Patch(color=style.MEASURED, label=f"{style.MEASURED_LABEL} (95% CI)")],
+               loc="lower center", ncol=2, frameon=False)
     ax.set_title(f"{TITLE}: profile {ctx.profile}, split '{ctx.settings.comparison_split}'", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.32 / fig.get_figheight(), 1, 1))
     return fig
 
 
@@ -146,6 +161,7 @@ def render(ctx: Context) -> Rendered | None:
         f"reproduces it, on split `{ctx.settings.comparison_split}` of profile `{ctx.profile}`. "
         f"{n_pairs} of {len(rows)} rows have a measured counterpart"
         + ("; the others read 'not measured' (no entry of this profile evaluated them)." if n_pairs < len(rows) else ".")
+        + (" In the chart a measured 0% shows as a thin sliver on the axis." if n_pairs else "")
         + " Measured costs come from each model's own recorded token counts; published costs are as "
         "published (the 32B 'after GRPO' dollar figure contains the original's cost error, see "
         "results/published/SOURCE.md)."
