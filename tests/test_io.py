@@ -61,3 +61,24 @@ def test_gzip_jsonl_is_byte_identical(tmp_path):
     write_jsonl(tmp_path / "b.jsonl.gz", records)
     assert (tmp_path / "a.jsonl.gz").read_bytes() == (tmp_path / "b.jsonl.gz").read_bytes()
     assert read_jsonl(tmp_path / "a.jsonl.gz") == records
+
+
+def test_provenance_dirty_flag_ignores_outputs_but_not_code(tmp_path):
+    import subprocess
+
+    from deductive.provenance import git_state
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "a.json").write_text("1")
+    (tmp_path / "code.py").write_text("x = 1")
+    git("add", "-A")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init")
+    assert git_state(tmp_path)["dirty"] is False
+    (tmp_path / "results" / "a.json").write_text("2")  # a pipeline rewrote a result
+    assert git_state(tmp_path)["dirty"] is False
+    (tmp_path / "code.py").write_text("x = 2")  # the code changed
+    assert git_state(tmp_path)["dirty"] is True

@@ -18,14 +18,18 @@ from typing import Any
 from deductive.io import dumps_canonical
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+OUTPUT_DIRS = ("results", "figures", "models", "checkpoints", "work")
 
 
 def git_state(root: Path = REPO_ROOT) -> dict[str, Any]:
-    """{'commit': sha or 'unknown', 'dirty': bool or None}."""
+    """{'commit': sha or 'unknown', 'dirty': uncommitted changes outside OUTPUT_DIRS, or None}."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, check=True, timeout=10).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        # Outputs (results, figures, ...) change while a pipeline runs; only code and configs
+        # make a result "dirty".
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                 *(f":(exclude){d}" for d in OUTPUT_DIRS)], cwd=root,
                                 capture_output=True, text=True, check=True, timeout=10).stdout
         return {"commit": commit, "dirty": bool(status.strip())}
     except (OSError, subprocess.SubprocessError):
