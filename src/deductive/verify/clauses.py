@@ -216,6 +216,21 @@ class QuestionGrammar:
         raise ParseError("not a question of this format", text, line_no)
 
 
+def motive_rule(items: dict, unique: bool | None) -> tuple[list[str], str, dict | None]:
+    """(motives, mode, counts) from the motive lines; `unique` None means no motive section."""
+    motives = [m["x"] for _, _, m in items["motives"]]
+    counts = {m["x"]: int(m["n"]) for _, _, m in items["motives"] if m["n"] is not None}
+    if unique is None:
+        return motives, "none", None
+    if unique:
+        if counts:
+            raise ParseError("motives are listed as one per suspect but carry suspect counts")
+        return motives, "unique", None
+    if len(counts) != len(motives):
+        raise ParseError("every motive needs its suspect count")
+    return motives, "counts", counts
+
+
 def assemble_puzzle(dialect: str, lex: Lexicon, cells: dict, mode: str, counts: dict | None,
                     items: dict) -> ParsedPuzzle:
     """Parse the clue, question and answer-format lines of either dialect into a checked puzzle.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from deductive.verify.clauses import assemble_puzzle
+from deductive.verify.clauses import assemble_puzzle, motive_rule
 from deductive.verify.constraints import ParseError, ParsedPuzzle
 from deductive.verify.lexicon import Lexicon
 
@@ -126,18 +126,9 @@ def parse_native(prompt: str) -> ParsedPuzzle:
         raise ParseError(f"the rules section states {len(stated)} rules, expected "
                          f"{len(expected)}")
 
-    motives = [m["x"] for _, _, m in items["motives"]]
-    counts = {m["x"]: int(m["n"]) for _, _, m in items["motives"] if m["n"] is not None}
     if motive_heading is None:
         raise ParseError("no motives section")
-    if motive_heading == UNIQUE_MOTIVES:
-        if counts:
-            raise ParseError("unique motives carry no counts")
-        mode, counts = "unique", None
-    else:
-        if len(counts) != len(motives):
-            raise ParseError("every motive needs its suspect count")
-        mode = "counts"
+    motives, mode, counts = motive_rule(items, motive_heading == UNIQUE_MOTIVES)
 
     lex = Lexicon(suspects, weapons, rooms, times, motives, indefinite_motive=False)
     return assemble_puzzle("native", lex, cells, mode, counts, items)

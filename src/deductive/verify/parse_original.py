@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from deductive.verify.clauses import assemble_puzzle
+from deductive.verify.clauses import assemble_puzzle, motive_rule
 from deductive.verify.constraints import ParseError, ParsedPuzzle
 from deductive.verify.lexicon import Lexicon
 
@@ -107,18 +107,7 @@ def parse_original(prompt: str) -> ParsedPuzzle:
                 raise ParseError(f"room {cell} appears twice on the map", line, no)
             cells[rooms[int(cell) - 1]] = (row, col)
     times = [m["x"] for _, _, m in items["times"]] or [SINGLE_TIME]
-    motives = [m["x"] for _, _, m in items["motives"]]
-    counts = {m["x"]: int(m["n"]) for _, _, m in items["motives"] if m["n"] is not None}
-    if uniquely is None:
-        mode, counts = "none", None
-    elif uniquely:
-        if counts:
-            raise ParseError("motives are 'uniquely' had but carry suspect counts")
-        mode, counts = "unique", None
-    else:
-        if len(counts) != len(motives):
-            raise ParseError("every motive needs its suspect count")
-        mode = "counts"
+    motives, mode, counts = motive_rule(items, uniquely)
 
     lex = Lexicon(suspects, weapons, rooms, times, motives, indefinite_motive=True)
     return assemble_puzzle("original", lex, cells, mode, counts, items)
