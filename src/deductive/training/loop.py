@@ -43,12 +43,13 @@ import numpy as np
 import torch
 
 from deductive.config import ConfigError, derive_seed
+from deductive.evaluation.chance import chance_if_parsable
 from deductive.io import atomic_write_json, read_jsonl
 from deductive.progress import Progress
 from deductive.puzzles.formats import Puzzle, load_puzzles
 from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
-from deductive.training.advantages import assign_advantages
+from deductive.training.advantages import assign_advantages, shape_rewards
 from deductive.training.loss import ppo_clip_loss
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
 from deductive.training.model import build_model, engine_state, hf_to_tune, load_hf_state_dict, tune_to_hf
@@ -132,6 +133,8 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
     params = [p for p in model.parameters() if p.requires_grad]
     use_block = d.device.type == "cuda" and bool(cfg.get("flex_attention", True))
     want_entropy = bool(loss_cfg.get("entropy_coef", 0.0))
+    # the sampler records log-probs of softmax(logits / T) (vLLM's processed log-probs)
+    temperature = float(cfg["sampling"]["temperature"])
     totals = {"loss": 0.0, "tokens": 0.0, "clipped": 0.0, "nan_ratio": 0.0, "ratio_sum": 0.0}
     grad_norms: list[float] = []
     steps = 0
@@ -145,7 +148,8 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
             local = _trim(batch).select(slice(d.rank, None, d.world))
             local = PackedRows(*(getattr(local, f).to(d.device) for f in local.__dataclass_fields__))
             new_lp, entropy = packed_logprobs(model, local, use_block_mask=use_block, entropy=want_entropy,
-                                              chunks=max(1, int(cfg.get("num_output_chunks", 0))))
+                                              chunks=max(1, int(cfg.get("num_output_chunks", 0))),
+                                              temperature=temperature)
             loss, stats = ppo_clip_loss(new_lp, local.sampling_logprobs, local.advantages, local.weights,
                                         num_tokens, epsilon=float(loss_cfg["epsilon"]),
                                         kl_coef=float(loss_cfg.get("kl_coef", 0.0)), entropy=entropy,
@@ -246,8 +250,16 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         raise TrainingError(f"training.row_tokens ({cfg['row_tokens']}) must be >= sampling.engine."
                             f"max_model_len ({cfg['sampling']['engine']['max_model_len']}) so every "
                             "prompt + completion fits one packing row")
+    from deductive.inference.rollout import RolloutError, check_trainable_sampling
+
+    try:
+        check_trainable_sampling(_sampling(cfg, seed, "check"))
+    except RolloutError as exc:
+        raise TrainingError(str(exc)) from None
     iterations = int(cfg["iterations"])
     patience = cfg.get("patience")
+    val_every = int(cfg.get("val_every", 1))
+    checkpoint_every = int(cfg.get("checkpoint_every", 1))
     dtype = _dtype(cfg.get("dtype", "float32"))
     mem = cfg.get("memory") or {}
 
@@ -347,7 +359,8 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
 
         # advantages, drop zero-advantage completions, pack
         t = time.monotonic()
-        kept = assign_advantages(samples)
+        shaping = float((cfg.get("reward_shaping") or {}).get("answered_weight", 0.0))
+        kept = assign_advantages(shape_rewards(samples, shaping))
         rows = pack(kept, int(cfg["row_tokens"]), rows_multiple_of=d.world,
                     zero_last_token=bool(cfg["loss"].get("zero_last_token_advantage", True)),
                     pad_id=0)
@@ -374,18 +387,20 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
             sampler.load_weights(engine_state(hf_state, model_dir))
         seconds["weights"] = time.monotonic() - t
 
-        # evaluate on the val split
+        # evaluate on the val split (every `val_every` iterations and at the last one)
         t = time.monotonic()
+        validate = it % val_every == 0 or it == iterations
         val = _sample(sampler, val_puzzles, int(cfg["val_samples_per_puzzle"]),
-                      _sampling(cfg, seed, "val", it), cfg, d)
+                      _sampling(cfg, seed, "val", it), cfg, d) if validate else []
         seconds["eval"] = time.monotonic() - t
 
-        # bookkeeping: best, patience, stop
-        val_reward = reward_stats(val, "val")["val_reward_mean"]
-        if val_reward > state["best"]["val_reward"]:
+        # bookkeeping: best, patience, stop (only validated iterations count)
+        val_reward = reward_stats(val, "val")["val_reward_mean"] if validate else None
+        new_best = validate and val_reward > state["best"]["val_reward"]
+        if new_best:
             state["best"] = {"iteration": it, "val_reward": val_reward}
             state["since_best"] = 0
-        else:
+        elif validate:
             state["since_best"] += 1
         if patience is not None and state["since_best"] >= int(patience):
             state["stopped_because"] = f"patience ({patience} evaluations without improvement)"
@@ -396,12 +411,15 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         state["iteration"] = it
         state["history"] = state["history"] + [record]
 
-        # checkpoint (atomic), keep latest + best
+        # checkpoint (atomic): a new best, every `checkpoint_every` iterations and the last one;
+        # keep the newest + the best. A run killed in between resumes from the newest saved.
         t = time.monotonic()
-        ckpt.save(ckpt_root, it, hf_state=hf_state, base_model_dir=model_dir,
-                  optimizer_state=get_optimizer_state_dict(model, optimizer), state=state,
-                  rank=d.rank, barrier=d.barrier)
-        if d.is_main:
+        save = new_best or it % checkpoint_every == 0 or it == iterations or bool(state["stopped_because"])
+        if save:
+            ckpt.save(ckpt_root, it, hf_state=hf_state, base_model_dir=model_dir,
+                      optimizer_state=get_optimizer_state_dict(model, optimizer), state=state,
+                      rank=d.rank, barrier=d.barrier)
+        if d.is_main and save:
             keep = {it} | ({state["best"]["iteration"]} if state["best"]["iteration"] > 0 else set())
             ckpt.prune(ckpt_root, keep)
             atomic_write_json(ckpt_root / "best.json", dict(state["best"], path=str(
@@ -410,12 +428,17 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         record["seconds"]["checkpoint"] = round(time.monotonic() - t, 4)
         record["seconds"]["overhead"] = round(record["seconds"]["overhead"] + record["seconds"]["checkpoint"], 4)
         record["seconds"]["total"] = round(record["seconds"]["total"] + record["seconds"]["checkpoint"], 4)
+        record["checkpoint_saved"] = save
+        if shaping:
+            record["train_shaped_reward_mean"] = float(np.mean([
+                float(r["reward"]) + shaping * float(r["answered"]) for r in samples]))
         if d.is_main:
             metrics.append(record)
             wandb.log(record)
         progress.advance()
+        val_text = f"{val_reward:.3f}" if val_reward is not None else "not measured"
         log(f"train {run}: iteration {it}: train reward {record['train_reward_mean']:.3f}, "
-            f"val reward {val_reward:.3f}, kept {len(kept)}/{len(samples)}, "
+            f"val reward {val_text}, kept {len(kept)}/{len(samples)}, "
             f"{record['seconds']['total']:.1f}s (overhead {record['seconds']['overhead']:.1f}s)")
 
     # ---- summary ---------------------------------------------------------------------------
@@ -426,6 +449,8 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         "run": run, "model": cfg["model"], "base_model_dir": str(model_dir),
         "best_iteration": best_it, "best_val_reward": state["best"]["val_reward"],
         "base_val_reward": state["base_val_reward"], "iterations_done": state["iteration"],
+        "val_chance_reward": chance_if_parsable(val_puzzles),
+        "reward_shaping": cfg.get("reward_shaping") or None,
         "stopped_because": stopped,
         "checkpoint_best": str(ckpt.iter_dir(ckpt_root, best_it) if best_it else model_dir),
         "checkpoint_latest": str(ckpt.iter_dir(ckpt_root, state["iteration"])) if state["iteration"] else None,
