@@ -359,7 +359,7 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
 
         # advantages, drop zero-advantage completions, pack
         t = time.monotonic()
-        shaping = float((cfg.get("reward_shaping") or {}).get("answered_weight", 0.0))
+        shaping = float((cfg.get("reward_shaping") or {}).get("listed_answer_weight", 0.0))
         kept = assign_advantages(shape_rewards(samples, shaping))
         rows = pack(kept, int(cfg["row_tokens"]), rows_multiple_of=d.world,
                     zero_last_token=bool(cfg["loss"].get("zero_last_token_advantage", True)),
@@ -431,7 +431,7 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         record["checkpoint_saved"] = save
         if shaping:
             record["train_shaped_reward_mean"] = float(np.mean([
-                float(r["reward"]) + shaping * float(r["answered"]) for r in samples]))
+                float(r["reward"]) + shaping * float(r.get("listed") or 0.0) for r in samples]))
         if d.is_main:
             metrics.append(record)
             wandb.log(record)
