@@ -49,7 +49,7 @@ from deductive.progress import Progress
 from deductive.puzzles.formats import Puzzle, load_puzzles
 from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
-from deductive.training.advantages import assign_advantages, shape_rewards
+from deductive.training.advantages import assign_advantages, shape_rewards, shaped_reward
 from deductive.training.loss import ppo_clip_loss
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
 from deductive.training.model import build_model, engine_state, hf_to_tune, load_hf_state_dict, tune_to_hf
@@ -359,8 +359,8 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
 
         # advantages, drop zero-advantage completions, pack
         t = time.monotonic()
-        shaping = float((cfg.get("reward_shaping") or {}).get("listed_answer_weight", 0.0))
-        kept = assign_advantages(shape_rewards(samples, shaping))
+        shaping = {k: float(v) for k, v in (cfg.get("reward_shaping") or {}).items()}
+        kept = assign_advantages(shape_rewards(samples, **shaping))
         rows = pack(kept, int(cfg["row_tokens"]), rows_multiple_of=d.world,
                     zero_last_token=bool(cfg["loss"].get("zero_last_token_advantage", True)),
                     pad_id=0)
@@ -429,9 +429,8 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         record["seconds"]["overhead"] = round(record["seconds"]["overhead"] + record["seconds"]["checkpoint"], 4)
         record["seconds"]["total"] = round(record["seconds"]["total"] + record["seconds"]["checkpoint"], 4)
         record["checkpoint_saved"] = save
-        if shaping:
-            record["train_shaped_reward_mean"] = float(np.mean([
-                float(r["reward"]) + shaping * float(r.get("listed") or 0.0) for r in samples]))
+        if any(shaping.values()):
+            record["train_shaped_reward_mean"] = float(np.mean([shaped_reward(r, **shaping) for r in samples]))
         if d.is_main:
             metrics.append(record)
             wandb.log(record)
