@@ -65,7 +65,16 @@ class Dist:
         return box[0]
 
 
-def init(device: str = "auto") -> Dist:
+def backend(use_cuda: bool, cpu_offload: bool = False) -> str:
+    """The process group's backend(s). With FSDP2 CPU offload the gradients, the grad-norm and
+    `full_tensor()` reductions live on the CPU, so NCCL alone fails ("No backend type associated
+    with device type cpu"): add gloo for CPU tensors, as torchtune's recipes do."""
+    if not use_cuda:
+        return "gloo"
+    return "cuda:nccl,cpu:gloo" if cpu_offload else "nccl"
+
+
+def init(device: str = "auto", *, cpu_offload: bool = False) -> Dist:
     """Join the process group when launched by torchrun (WORLD_SIZE > 1)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -75,7 +84,7 @@ def init(device: str = "auto") -> Dist:
     if use_cuda:
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo",
+        dist.init_process_group(backend=backend(use_cuda, cpu_offload),
                                 timeout=datetime.timedelta(minutes=60))
     return Dist(world=world, rank=rank, local_rank=local_rank, device=dev)
 
@@ -95,13 +104,31 @@ def check_gpus(required: int, world: int) -> None:
                             "scripts/train.py ...` on a node (or nodes) with enough GPUs")
 
 
+def clip_grad_norm(params: list[torch.Tensor], max_norm: float | None) -> float | None:
+    """Clip the gradients to `max_norm` and return their total norm before clipping. No clipping
+    (`max_norm` null or 0) computes nothing: no norm, no collective."""
+    if not max_norm:
+        return None
+    norm = torch.nn.utils.clip_grad_norm_(params, max_norm=float(max_norm))
+    if hasattr(norm, "full_tensor"):  # a DTensor under FSDP2: the all-reduce of the shards' norms
+        norm = norm.full_tensor()
+    return float(norm)
+
+
 def shard(model: torch.nn.Module, *, cpu_offload: bool, reshard_after_forward: bool = True) -> None:
-    """FSDP2: each transformer layer, then the root (torchtune.training.shard_model)."""
-    from torchtune import training
+    """FSDP2: each transformer layer, then the root (what torchtune.training.shard_model does).
+    CPU offload pins its host memory only when CUDA is present (pinning needs an accelerator:
+    this is what lets the offload path run, and be tested, on a CPU machine)."""
+    from torch.distributed.fsdp import CPUOffloadPolicy, fully_shard
     from torchtune.modules import TransformerSelfAttentionLayer
 
-    training.shard_model(model, [lambda name, module: isinstance(module, TransformerSelfAttentionLayer)],
-                         cpu_offload=cpu_offload, reshard_after_forward=reshard_after_forward)
+    kwargs: dict = {"reshard_after_forward": reshard_after_forward}
+    if cpu_offload:
+        kwargs["offload_policy"] = CPUOffloadPolicy(pin_memory=torch.cuda.is_available())
+    for module in reversed(list(model.modules())):
+        if isinstance(module, TransformerSelfAttentionLayer):
+            fully_shard(module, **kwargs)
+    fully_shard(model, **kwargs)
 
 
 def activation_checkpointing(model: torch.nn.Module) -> None:

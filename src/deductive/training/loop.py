@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import random
 import sys
 import time
@@ -156,13 +155,12 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
                                         entropy_coef=float(loss_cfg.get("entropy_coef", 0.0)))
             # FSDP averages gradients over ranks; the loss is already a global mean, so undo it.
             (loss * d.world).backward()
-            norm = torch.nn.utils.clip_grad_norm_(params, max_norm=float(max_norm) if max_norm else math.inf)
-            if hasattr(norm, "full_tensor"):
-                norm = norm.full_tensor()
+            norm = distributed.clip_grad_norm(params, max_norm)  # None when clipping is off
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             steps += 1
-            grad_norms.append(float(norm))
+            if norm is not None:
+                grad_norms.append(norm)
             totals["loss"] += d.sum(loss.item())
             totals["tokens"] += num_tokens
             totals["clipped"] += d.sum(stats["clipped_tokens"].item())
@@ -231,7 +229,8 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
     model_dir, out_dir, ckpt_root = Path(model_dir), Path(out_dir), Path(ckpt_root)
 
     # ---- setup: processes, GPUs, data ------------------------------------------------------
-    d = distributed.init(cfg.get("device", "auto"))
+    d = distributed.init(cfg.get("device", "auto"),
+                         cpu_offload=bool((cfg.get("memory") or {}).get("fsdp_cpu_offload")))
     try:
         distributed.check_gpus(int(cfg.get("gpus_required", 0)), d.world)
     except distributed.NotEnoughGPUs as exc:
