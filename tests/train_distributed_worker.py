@@ -2,7 +2,7 @@
 (FSDP2, gloo):
   train_distributed_worker.py step MODEL_DIR OUT.pt [offload]
       two optimiser steps of the loop's own `optimise` on fixed packed rows (with `offload`:
-      FSDP2 CPU offload and no clipping, the paper profile's settings);
+      FSDP2 CPU offload, no clipping and fixed step shapes, the paper profile's GPU settings);
   train_distributed_worker.py loop MODEL_DIR WORK_DIR ITERATIONS
       the whole training loop (stand-in sampler on rank 0), resumable in WORK_DIR."""
 
@@ -46,6 +46,7 @@ def main(model_dir: Path, out: Path, offload: bool = False) -> None:
         sample["logprobs"] = (-5.545 + 0.3 * torch.randn(n, generator=noise)).tolist()
     rows = pack(samples, row_tokens=64, rows_multiple_of=GLOBAL_ROWS_PER_STEP)
     cfg = {"rows_per_device_per_step": GLOBAL_ROWS_PER_STEP // d.world,
+           "fixed_step_shapes": offload,  # the compiled path's padded steps: same results
            "loss": {"epsilon": 0.2, "kl_coef": 0.0, "entropy_coef": 0.0},
            "optimizer": {"lr": 1e-3, "betas": [0.9, 0.99], "weight_decay": 0.1,
                          # no clipping either way; a huge bound still measures the norm

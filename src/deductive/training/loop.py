@@ -52,7 +52,7 @@ from deductive.training.advantages import assign_advantages, shape_rewards, shap
 from deductive.training.loss import ppo_clip_loss
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
 from deductive.training.model import build_model, engine_state, hf_to_tune, load_hf_state_dict, tune_to_hf
-from deductive.training.packing import PackedRows, pack, packed_logprobs
+from deductive.training.packing import PackedRows, pack, packed_logprobs, step_batches
 
 
 class TrainingError(RuntimeError):
@@ -131,6 +131,8 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
     max_norm = cfg["optimizer"].get("max_grad_norm")
     params = [p for p in model.parameters() if p.requires_grad]
     use_block = d.device.type == "cuda" and bool(cfg.get("flex_attention", True))
+    # compiled flex attention: a few fixed step shapes, else it recompiles until it gives up
+    fixed_shapes = bool(cfg.get("fixed_step_shapes", use_block))
     want_entropy = bool(loss_cfg.get("entropy_coef", 0.0))
     # the sampler records log-probs of softmax(logits / T) (vLLM's processed log-probs)
     temperature = float(cfg["sampling"]["temperature"])
@@ -139,12 +141,10 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
     steps = 0
     model.train()
     for _ in range(int(cfg.get("epochs_per_iteration", 1))):
-        for start in range(0, len(rows), per_step):
-            batch = rows.select(slice(start, start + per_step))
+        for batch, local in step_batches(rows, per_step, d.rank, d.world, fixed_shapes=fixed_shapes):
             num_tokens = batch.completion_tokens  # identical on every rank (same packing)
             if num_tokens == 0:
                 continue
-            local = _trim(batch).select(slice(d.rank, None, d.world))
             local = PackedRows(*(getattr(local, f).to(d.device) for f in local.__dataclass_fields__))
             new_lp, entropy = packed_logprobs(model, local, use_block_mask=use_block, entropy=want_entropy,
                                               chunks=max(1, int(cfg.get("num_output_chunks", 0))),
@@ -201,12 +201,6 @@ def _sampling(cfg: dict, seed: int, *parts):
     from deductive.inference.rollout import SamplingConfig
 
     return SamplingConfig.from_config(dict(cfg["sampling"], seed=derive_seed(seed, *parts) % 2**31))
-
-
-def _trim(rows: PackedRows) -> PackedRows:
-    """Drop the trailing padding columns shared by all rows (pure padding: results unchanged)."""
-    used = int((rows.doc_ids >= 0).any(0).nonzero().max()) + 1 if (rows.doc_ids >= 0).any() else 1
-    return rows.select((slice(None), slice(0, used)))
 
 
 def _sample(sampler, puzzles: list[Puzzle], k: int, sampling, cfg: dict, d: distributed.Dist) -> list[dict]:
