@@ -55,6 +55,7 @@ class TorchSampler:
         self.reward_fn = reward_fn
         self.vocab = vocab
         self.weights_loaded = 0
+        self.calls: list[tuple] = []  # sleep / wake_up / load_weights, in order
         self.eos = 1
 
     def prompt_token_ids(self, prompt: str) -> list[int]:
@@ -99,12 +100,13 @@ class TorchSampler:
     def load_weights(self, state):
         self.model.load_state_dict(state, strict=True)
         self.weights_loaded += 1
+        self.calls.append(("load_weights",))
 
     def sleep(self, level=1):
-        pass
+        self.calls.append(("sleep", level))
 
-    def wake_up(self):
-        pass
+    def wake_up(self, tags=None):
+        self.calls.append(("wake_up", tags))
 
     def close(self):
         pass

@@ -194,7 +194,8 @@ def _seed_everything(seed: int) -> None:
 def _default_sampler(model_dir: Path, cfg: dict):
     from deductive.inference.rollout import Sampler, engine_kwargs
 
-    return Sampler(str(model_dir), **engine_kwargs(cfg["sampling"]))
+    return Sampler(str(model_dir), **engine_kwargs(cfg["sampling"],
+                                                   sleep=bool(cfg.get("sleep_engine_while_training"))))
 
 
 def _sampling(cfg: dict, seed: int, *parts):
@@ -348,7 +349,7 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         seconds["sample"] = time.monotonic() - t
         sleep = bool(cfg.get("sleep_engine_while_training")) and d.is_main
         if sleep:  # give the GPU memory of the engine's weights and KV cache to the trainer
-            sampler.sleep()
+            sampler.sleep(level=2)  # its weights are replaced after the step anyway
 
         # advantages, drop zero-advantage completions, pack
         t = time.monotonic()
@@ -375,9 +376,11 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         if sleep:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
-            sampler.wake_up()
-        if d.is_main and kept:  # unchanged weights need no hand-off
+            sampler.wake_up(["weights"])
+        if d.is_main and (kept or sleep):  # unchanged weights need no hand-off, unless discarded
             sampler.load_weights(engine_state(hf_state, model_dir))
+        if sleep:
+            sampler.wake_up(["kv_cache"])
         seconds["weights"] = time.monotonic() - t
 
         # evaluate on the val split (every `val_every` iterations and at the last one)
