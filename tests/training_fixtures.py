@@ -98,6 +98,10 @@ class TorchSampler:
         return records
 
     def load_weights(self, state):
+        if isinstance(state, (str, Path)):  # a hand-off directory, as the real engine reloads
+            from deductive.training.model import load_hf_state_dict
+
+            state = load_hf_state_dict(state)
         self.model.load_state_dict(state, strict=True)
         self.weights_loaded += 1
         self.calls.append(("load_weights",))

@@ -51,7 +51,7 @@ from deductive.training import distributed
 from deductive.training.advantages import assign_advantages, shape_rewards, shaped_reward
 from deductive.training.loss import ppo_clip_loss
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
-from deductive.training.model import build_model, engine_state, hf_to_tune, load_hf_state_dict, tune_to_hf
+from deductive.training.model import build_model, engine_extra, hf_to_tune, load_hf_state_dict, tune_to_hf
 from deductive.training.packing import PackedRows, pack, packed_logprobs, step_batches
 
 
@@ -377,8 +377,13 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             sampler.wake_up(["weights"])
+        handoff = None
         if d.is_main and (kept or sleep):  # unchanged weights need no hand-off, unless discarded
-            sampler.load_weights(engine_state(hf_state, model_dir))
+            # written once: the engine reloads from it and the checkpoint links its files
+            handoff = ckpt.write_handoff(ckpt_root, hf_state, model_dir,
+                                         engine_extra=engine_extra(hf_state, model_dir))
+            hf_state = None  # rank 0's full copy is on disk now
+            sampler.load_weights(handoff)
         if sleep:
             sampler.wake_up(["kv_cache"])
         seconds["weights"] = time.monotonic() - t
@@ -412,7 +417,7 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         t = time.monotonic()
         save = new_best or it % checkpoint_every == 0 or it == iterations or bool(state["stopped_because"])
         if save:
-            ckpt.save(ckpt_root, it, hf_state=hf_state, base_model_dir=model_dir,
+            ckpt.save(ckpt_root, it, hf_state=hf_state, base_model_dir=model_dir, weights_from=handoff,
                       optimizer_state=get_optimizer_state_dict(model, optimizer), state=state,
                       rank=d.rank, barrier=d.barrier)
         if d.is_main and save:
