@@ -12,6 +12,9 @@ Requirements come from the config; where a key is optional the default is docume
   run `training.keep_checkpoints` (default 2) checkpoints and the best one (2 bytes per
   parameter each) and the AdamW state (8 bytes per parameter). The parameter count is read from
   the model name ("14B" -> 14e9). An estimate, printed with its formula.
+- GPU memory per training run (`deductive.memory_plan`): weights, gradients, optimiser state,
+  activations, logits, the vLLM engine's share and a reserve, per GPU; a run that cannot fit is
+  fatal, with the setting to change.
 """
 
 from __future__ import annotations
@@ -171,6 +174,15 @@ def check(config: dict, *, gpus: list[tuple[str, float]] | None = None, free_gb:
     if estimate > free:
         report.fatal.append(f"estimated {estimate:.0f} GB of models and checkpoints, only {free:.0f} GB free "
                             f"at {REPO_ROOT}")
+    if need:
+        from deductive.memory_plan import run_plans
+
+        plans, notes = run_plans(config, min(m for _, m in big), REPO_ROOT / "models")
+        for p in plans:
+            report.lines += p.lines()
+            if p.fatal:
+                report.fatal.append(p.fatal)
+        report.lines += notes
     splits = (config.get("puzzles") or {}).get("splits") or {}
     report.will_run.append("puzzles: " + ", ".join(f"{s} {n}" for s, n in sorted(splits.items())))
     report.will_run.append("models: " + ", ".join(sorted(config["models"])))
