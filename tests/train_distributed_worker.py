@@ -27,7 +27,8 @@ GLOBAL_ROWS_PER_STEP = 4
 def main(model_dir: Path, out: Path, offload: bool = False) -> None:
     torch.manual_seed(0)
     d = distributed.init("cpu", cpu_offload=offload)
-    full = hf_to_tune(load_hf_state_dict(model_dir), model_dir)
+    full = distributed.on_rank0(d, lambda: hf_to_tune(load_hf_state_dict(model_dir), model_dir))
+    assert bool(full) == d.is_main  # one full copy per node, on rank 0
     if d.distributed:
         model = build_model(model_dir, device="meta", max_seq_len=256)
         distributed.shard(model, cpu_offload=offload)

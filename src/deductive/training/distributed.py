@@ -3,9 +3,11 @@
 Launch: `torchrun --nproc-per-node N scripts/train.py ...` on one node, or with rendezvous
 arguments for several nodes (SLURM: `srun torchrun --nnodes $SLURM_NNODES --nproc-per-node
 $GPUS --rdzv-backend c10d --rdzv-id $SLURM_JOB_ID --rdzv-endpoint $MASTER_ADDR:29500 ...`).
-Without torchrun the run is one process. Model sharding, weight gathering and the optimiser's
-sharded state use torchtune's utilities (`training.shard_model`, `gather_cpu_state_dict`,
-`load_from_full_model_state_dict`, `set_activation_checkpointing`).
+Without torchrun the run is one process. Sharding is FSDP2's `fully_shard` per decoder layer
+(as torchtune's `shard_model`, with pinned CPU offload only where CUDA exists); weights are
+loaded from rank 0 alone (`set_model_state_dict(..., broadcast_from_rank0=True)`) and gathered
+with torchtune's `gather_cpu_state_dict`; activation checkpointing is torchtune's
+`set_activation_checkpointing`. CPU offload needs a CPU backend beside NCCL (`backend`).
 """
 
 from __future__ import annotations
@@ -138,15 +140,30 @@ def activation_checkpointing(model: torch.nn.Module) -> None:
     training.set_activation_checkpointing(model, auto_wrap_policy={TransformerSelfAttentionLayer})
 
 
-def load_full_state(model: torch.nn.Module, full_state: dict, d: Dist, *, cpu_offload: bool) -> None:
-    """Load a full (unsharded) tune-named state dict into a sharded or plain model."""
-    if d.distributed:
-        from torchtune import training
+def on_rank0(d: Dist, load):
+    """`load()` on rank 0 (or the only process), {} elsewhere: one full copy of the weights in
+    the node's CPU memory, not one per rank (`load_full_state` broadcasts it from rank 0)."""
+    return load() if d.is_main else {}
 
-        training.load_from_full_model_state_dict(model, full_state, d.device, strict=True,
-                                                 cpu_offload=cpu_offload)
-    else:
+
+def load_full_state(model: torch.nn.Module, full_state: dict, d: Dist, *, cpu_offload: bool) -> None:
+    """Load a full (unsharded) tune-named state dict into a sharded or plain model.
+
+    Under FSDP only rank 0's dict is read: torch's `set_model_state_dict` with
+    `broadcast_from_rank0` broadcasts one tensor at a time and every rank keeps its shard, so
+    the other ranks pass {} (`on_rank0`) and a node holds one full copy, not one per rank.
+    (torchtune 0.6.1's `load_from_full_model_state_dict` has this path switched off
+    (`_DISTRIBUTED_STATE_DICT_API_IS_AVAILABLE = False`) and needs the full dict on every rank.)"""
+    if not d.distributed:
         model.load_state_dict(full_state, strict=True)
+        return
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+    if d.is_main:
+        dtypes = {k: v.dtype for k, v in model.state_dict().items()}
+        full_state = {k: v.to(dtypes[k]) if k in dtypes else v for k, v in full_state.items()}
+    set_model_state_dict(model, full_state, options=StateDictOptions(
+        full_state_dict=True, broadcast_from_rank0=True, strict=True, cpu_offload=cpu_offload))
 
 
 def full_state(model: torch.nn.Module, d: Dist) -> dict[str, torch.Tensor]:

@@ -273,7 +273,7 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
     sampler = make_sampler(weights_dir, cfg) if d.is_main else None
     d.barrier()
     max_len = max(int(cfg["row_tokens"]), int(cfg["sampling"]["engine"]["max_model_len"]))
-    full = hf_to_tune(load_hf_state_dict(weights_dir), model_dir)
+    full = distributed.on_rank0(d, lambda: hf_to_tune(load_hf_state_dict(weights_dir), model_dir))
     if d.distributed:
         model = build_model(model_dir, dtype=dtype, device="meta", max_seq_len=max_len)
         if mem.get("activation_checkpointing"):
