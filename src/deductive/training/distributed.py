@@ -33,7 +33,9 @@ class Dist:
 
     @property
     def distributed(self) -> bool:
-        return self.world > 1
+        """FSDP and collectives: several ranks, or a process group started for one rank
+        (scripts/gpu_check.py on one GPU)."""
+        return self.world > 1 or (dist.is_available() and dist.is_initialized())
 
     @property
     def is_main(self) -> bool:
