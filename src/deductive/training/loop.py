@@ -4,13 +4,16 @@ pack, step, hand weights to the engine, evaluate, checkpoint (method.md sections
 Design:
 - One long-running job per run. The vLLM engine (`deductive.inference.rollout.Sampler`) lives
   for the whole run on rank 0 and receives the new weights after every iteration through
-  `Sampler.load_weights` (no restart, no reload of the engine). On a GPU node it is colocated
+  `Sampler.load_weights` (no restart, no reload of the engine), from the weights written once
+  to `<ckpt_root>/.tmp-handoff` (a checkpoint of the iteration hard-links those files). On a
+  GPU node it is colocated
   with the trainer: it is created before the trainer allocates anything, with
   `sampling.engine.gpu_memory_utilization` (the paper profile's training override: 0.6) and
   tensor parallelism over the node's GPUs (`sampling.engine.tensor_parallel_size`, 0 = all);
-  with `sleep_engine_while_training` it is put to sleep after sampling (vLLM frees its KV cache
-  and offloads its weights) and woken before the weight hand-off, so the optimiser step has the
-  memory. The trainer is FSDP2 over all ranks (torchrun) with parameters and AdamW state on
+  with `sleep_engine_while_training` the engine is built with vLLM's sleep mode and put to
+  sleep at level 2 after sampling (vLLM frees its KV cache and discards its weights), then
+  woken weights first, given the new weights, and its KV cache last, so the optimiser step has
+  the memory. The compiled flex-attention step sees a few fixed shapes (`step_batches`). The trainer is FSDP2 over all ranks (torchrun) with parameters and AdamW state on
   the CPU (`memory.fsdp_cpu_offload`) and activation checkpointing. On CPU (smoke) the engine
   runs in its own engine process beside the trainer, with a small KV cache. Samples are
   broadcast from rank 0 to every rank; each rank trains on its share of the packed rows.
