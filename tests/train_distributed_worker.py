@@ -48,6 +48,7 @@ def main(model_dir: Path, out: Path, offload: bool = False) -> None:
     rows = pack(samples, row_tokens=64, rows_multiple_of=GLOBAL_ROWS_PER_STEP)
     cfg = {"rows_per_device_per_step": GLOBAL_ROWS_PER_STEP // d.world,
            "fixed_step_shapes": offload,  # the compiled path's padded steps: same results
+           "sampling": {"temperature": 1.0},
            "loss": {"epsilon": 0.2, "kl_coef": 0.0, "entropy_coef": 0.0},
            "optimizer": {"lr": 1e-3, "betas": [0.9, 0.99], "weight_decay": 0.1,
                          # no clipping either way; a huge bound still measures the norm

@@ -179,7 +179,8 @@ def run(args) -> dict:
     del full
     setup_s = time.monotonic() - t
     cfg = {"rows_per_device_per_step": args.rows_per_device, "num_output_chunks": 8, "flex_attention": True,
-           "fixed_step_shapes": True, "loss": {"epsilon": 0.2, "kl_coef": 0.0, "entropy_coef": 0.0},
+           "fixed_step_shapes": True, "sampling": {"temperature": 1.0},
+           "loss": {"epsilon": 0.2, "kl_coef": 0.0, "entropy_coef": 0.0},
            "optimizer": {"lr": 1e-5, "betas": [0.9, 0.99], "weight_decay": 0.1, "max_grad_norm": None}}
     optimizer = make_optimizer(model, cfg["optimizer"])
     per_step = args.rows_per_device * d.world
