@@ -58,7 +58,7 @@ def test_checkpoint_links_the_handoff_files(tmp_path, monkeypatch):
         ckpt.write_handoff(root, _state(2.0), base, engine_extra=extra)
         for w in weights:
             assert all(torch.equal(v, _state(1.0)[k]) for k, v in load_file(str(w)).items())
-    assert ckpt.remove_incomplete(root) == [ckpt.HANDOFF]  # a killed run's hand-off is swept
+    assert ckpt.remove_incomplete(root) == [] and not (root / ckpt.HANDOFF).exists()  # swept, not reported
 
 
 def test_loop_sleeps_level_2_and_hands_weights_over_once(tmp_path):

@@ -71,6 +71,7 @@ def remove_incomplete(root: Path) -> list[str]:
     removed = []
     if not root.is_dir():
         return removed
+    shutil.rmtree(root / HANDOFF, ignore_errors=True)  # the last hand-off: not a checkpoint, not reported
     for child in root.iterdir():
         if child.is_dir() and (child.name.startswith(".tmp-") or
                                (_ITER.match(child.name) and not (child / COMPLETE).is_file())):
