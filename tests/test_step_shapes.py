@@ -2,9 +2,10 @@
 
 torchtune compiles `flex_attention` with `dynamic=False`, so each new (rows, length) of a step
 compiles again; past torch's recompile limit the call falls back to the unfused implementation
-that materialises the full score matrix. Reproduced here on CPU (the `eager` compile backend
-and a recompile limit of 2, so it takes seconds; the guard that fails is the same shape guard
-as with inductor), then the fixed-shape steps of a whole simulated run stay within the limit.
+that materialises the full score matrix. Reproduced here on CPU with torch's own limit (8)
+and the project's packed block masks (the `eager` compile backend, so it takes seconds; the
+guard that fails is the same shape guard as with inductor); the fixed-shape steps of a whole
+simulated run stay within the limit.
 """
 
 import warnings
@@ -81,29 +82,49 @@ def test_pad_rows_are_empty():
     assert (padded.doc_ids[1:] == -1).all() and (padded.input_pos[2] == torch.arange(32)).all()
 
 
-def _flex_over(shapes: list[int]) -> list[str]:
-    """Run torchtune's compile call (dynamic=False; eager backend for speed) over lengths."""
-    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+def _run_docs(iterations: int, *, fixed_shapes: bool) -> list[torch.Tensor]:
+    """Rank 0's doc ids of every step of a simulated run (what its block masks are built from)."""
+    docs = []
+    for it in range(iterations):
+        rng = torch.Generator().manual_seed(it)
+        samples = assign_advantages(synthetic_samples(
+            rng, puzzles=1 + it % 4, k=2 + it % 5, prompt_len=60, max_completion=40 + 37 * it, vocab=256))
+        rows = pack(samples, ROW_TOKENS, rows_multiple_of=WORLD)
+        docs += [local.doc_ids for _, local in step_batches(rows, PER_STEP, 0, WORLD, fixed_shapes=fixed_shapes)]
+    return docs
+
+
+def _flex_over(step_docs: list[torch.Tensor]) -> list[str]:
+    """torchtune's compile call (`dynamic=False`; the eager backend for speed: the shape guards
+    that fail are the same) over the steps' packed block masks; the fallback warnings seen."""
+    from torch.nn.attention.flex_attention import flex_attention
+
+    from deductive.training.packing import block_mask
 
     torch._dynamo.reset()
     compiled = torch.compile(flex_attention, dynamic=False, backend="eager")
     seen = []
-    for L in shapes:
-        q = torch.randn(1, 1, L, 16)
-        mask = create_block_mask(lambda b, h, qi, ki: qi >= ki, 1, None, L, L, device="cpu")
+    for docs in step_docs:
+        R, L = docs.shape
+        q = torch.randn(R, 1, L, 16)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            compiled(q, q, q, block_mask=mask)
+            compiled(q, q, q, block_mask=block_mask(docs))
         seen += [str(w.message) for w in caught if MATERIALISES in str(w.message)]
+        if seen:
+            break
+    torch._dynamo.reset()
     return seen
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_recompile_limit_falls_back_to_the_full_score_matrix(monkeypatch):
-    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 2)
-    assert _flex_over([128, 256, 384]), "a third length past a limit of 2 must fall back"
-    # a simulated run's fixed shapes: as many as there are buckets, within a limit of that size
-    lengths = sorted({L for _, L in _simulated_run(8, fixed_shapes=True)})
-    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", len(lengths))
-    assert not _flex_over([L for L in lengths for _ in range(2)])
-    torch._dynamo.reset()
+def test_recompile_limit_falls_back_to_the_full_score_matrix():
+    """With torch's own recompile limit (8): a run of trimmed steps falls back to the unfused
+    kernel, the same run with fixed step shapes never does."""
+    assert torch._dynamo.config.recompile_limit == 8
+    trimmed = _run_docs(12, fixed_shapes=False)
+    assert len({tuple(d.shape) for d in trimmed}) > 8
+    assert _flex_over(trimmed), "more shapes than the recompile limit must fall back"
+    fixed = _run_docs(12, fixed_shapes=True)
+    assert 1 < len({tuple(d.shape) for d in fixed}) <= 4
+    assert not _flex_over(fixed)
