@@ -10,7 +10,9 @@ Requirements come from the config; where a key is optional the default is docume
   class); a profile whose models are all CPU stand-ins (no `source: hub`) needs none.
 - Disk: per hub model, bf16 weights (2 bytes per parameter) once in models/, plus per training
   run `training.keep_checkpoints` (default 2) checkpoints and the best one (2 bytes per
-  parameter each) and the AdamW state (8 bytes per parameter). The parameter count is read from
+  parameter each), the weight hand-off to the engine (checkpoints/<profile>/<run>/.tmp-handoff,
+  2 bytes per parameter; hard-linked into the checkpoint of its iteration) and the AdamW state
+  (8 bytes per parameter). The parameter count is read from
   the model name ("14B" -> 14e9). An estimate, printed with its formula.
 - GPU memory per training run (`deductive.memory_plan`): weights, gradients, optimiser state,
   activations, logits, the vLLM engine's share and a reserve, per GPU; a run that cannot fit is
@@ -129,10 +131,10 @@ def disk_estimate_gb(config: dict) -> tuple[float, list[str]]:
         size = billions_of_parameters(_model_name(config, run.get("model", "")))
         if spec.get("source") != "hub" or size is None:
             continue
-        gb = (keep + 1) * 2 * size + 8 * size
+        gb = (keep + 2) * 2 * size + 8 * size  # + the weight hand-off directory of the latest iteration
         total += gb
-        parts.append(f"{run_name}: {keep}+1 checkpoints and AdamW state {gb:.0f} GB "
-                     f"(({keep}+1) x 2 + 8 bytes x {size:g}B)")
+        parts.append(f"{run_name}: {keep}+1 checkpoints, the weight hand-off and AdamW state {gb:.0f} GB "
+                     f"(({keep}+2) x 2 + 8 bytes x {size:g}B)")
     return total, parts
 
 
