@@ -40,9 +40,14 @@ def main(argv=None) -> int:
     p.add_argument("--child", choices=sorted(bp.CHILDREN), help=argparse.SUPPRESS)
     p.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--render", action="store_true", help="only rewrite OUT.md from an existing OUT.json")
     args = p.parse_args(argv)
     if args.child:
         return bp.child_main(args.child, args.spec, args.result)
+    if args.render:
+        report = json.loads(args.out.with_suffix(".json").read_text(encoding="utf-8"))
+        args.out.with_suffix(".md").write_text(bp.render_markdown(report), encoding="utf-8")
+        return 0
 
     from deductive.config import load_config
     from deductive.io import atomic_write_json, atomic_write_text

@@ -387,8 +387,11 @@ def render_markdown(report: dict) -> str:
                      f"{_fmt_load(r)} |")
     a, b = res.get("vllm_sampler", {}), res.get("hf_generate", {})
     if a.get("tokens_per_s") and b.get("tokens_per_s"):
-        lines += ["", f"Sampling speed-up of this project over `generate`: {a['tokens_per_s'] / b['tokens_per_s']:.1f}x "
-                  "in generated tokens/s."]
+        lines += ["", f"Sampling speed-up of this project over `generate`: "
+                  f"{a['tokens_per_s'] / b['tokens_per_s']:.1f}x in generated tokens/s. With prompts of this length "
+                  "prefill dominates on a CPU: `generate` prefills each returned sequence on its own (K times the "
+                  "prompt), vLLM once per prompt. Setup s: engine start (vLLM) or model load (transformers), "
+                  "not in the timing."]
     lines += ["", "## One GRPO iteration with an optimiser step (synthetic reward: share of even token ids)", "",
               "| trainer | seconds per iteration | optimiser steps | completions | generated tokens "
               "| setup s | peak RSS largest process GB | peak RSS all processes GB | load 1m before / after |",
@@ -421,7 +424,11 @@ def render_markdown(report: dict) -> str:
     notes[-1] += ". Setup (engine start or model load) is not in the iteration time."
     if p.get("iteration_s") and t.get("iteration_s"):
         notes += ["", f"Iteration speed-up of this project over TRL: {t['iteration_s'] / p['iteration_s']:.1f}x; "
-                  f"peak RSS of the largest process {p['peak_rss_largest_gb']} GB against {t['peak_rss_largest_gb']} GB."]
+                  f"peak RSS of the largest process {p['peak_rss_largest_gb']} GB against "
+                  f"{t['peak_rss_largest_gb']} GB (this project's vLLM engine runs in processes of its own, "
+                  "counted in the all-processes column)."]
     if t.get("trl_config"):
-        notes += ["", "TRL settings: " + ", ".join(f"{k}={v}" for k, v in t["trl_config"].items()) + "."]
+        notes += ["", "TRL settings: " + ", ".join(f"{k}={v}" for k, v in t["trl_config"].items()) + " (one "
+                  "generation batch of all completions, one optimiser step, forward/backward in micro-batches "
+                  "with gradient accumulation, the usual way to bound activation memory)."]
     return "\n".join(lines + notes) + "\n"
