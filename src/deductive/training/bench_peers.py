@@ -130,7 +130,8 @@ def run_side(name: str, cmd: list[str], result_file: Path, *, env: dict | None =
             out["peak_rss_largest_gb"] = round(own * 1024 / 1e9, 2)
         out.update(res)
     else:
-        out["error"] = f"exit status {rc}" + ("" if result_file.is_file() else ", no result file")
+        out["error"] = f"exit status {rc}" + ("" if result_file.is_file() else ", no result file") + (
+            " (SIGKILL: most likely the kernel's out-of-memory killer)" if rc == -9 else "")
     log(f"bench_peers: {name}: rc {rc}, {out['wall_s']} s wall, peak RSS {out['peak_rss_largest_gb']} GB "
         f"(largest process), load {load_before[0]} -> {out['loadavg_after'][0]}")
     return out
@@ -415,9 +416,11 @@ def render_markdown(report: dict) -> str:
              "TRL does neither here)"]
     if p.get("phases_s"):
         ph = p["phases_s"]
-        notes[-1] += (f"; its phases: sample {ph.get('sample')} s, train {ph.get('train')} s, weights "
-                      f"{ph.get('weights')} s, pack {ph.get('pack')} s; with validation ({ph.get('eval')} s) and "
-                      f"checkpoint ({ph.get('checkpoint')} s) {p['iteration_with_val_and_checkpoint_s']} s")
+        r1 = {k: round(float(ph.get(k) or 0.0), 1)
+              for k in ("sample", "train", "weights", "pack", "eval", "checkpoint")}
+        notes[-1] += (f"; its phases: sample {r1['sample']} s, train {r1['train']} s, weights {r1['weights']} s, "
+                      f"pack {r1['pack']} s; with validation ({r1['eval']} s) and checkpoint ({r1['checkpoint']} s) "
+                      f"{p['iteration_with_val_and_checkpoint_s']} s")
     if t.get("iteration_s"):
         notes[-1] += (f". TRL's is its one training step (generation, reward, loss, backward, optimiser), timed "
                       f"by a trainer callback; `trainer.train()` took {t.get('train_call_s')} s in all")
