@@ -41,6 +41,10 @@ def main(argv=None) -> int:
     p.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--render", action="store_true", help="only rewrite OUT.md from an existing OUT.json")
+    p.add_argument("--update", action="store_true", help="keep the other sides of an existing OUT.json "
+                   "(same work) and replace only those run now")
+    p.add_argument("--no-activation-checkpointing", action="store_true",
+                   help="this project's step without activation checkpointing (needs ~10 GB more RAM)")
     args = p.parse_args(argv)
     if args.child:
         return bp.child_main(args.child, args.spec, args.result)
@@ -65,11 +69,18 @@ def main(argv=None) -> int:
     spec = bp.make_spec(model_dir=model_dir, puzzle_file=args.puzzle_file, puzzles=args.puzzles,
                         completions=args.completions, max_new_tokens=args.max_tokens, seed=args.seed,
                         lr=float(opt["lr"]), weight_decay=float(opt["weight_decay"]), betas=tuple(opt["betas"]),
-                        work_dir=args.work.resolve(), trl_micro_batch=args.trl_micro_batch)
+                        work_dir=args.work.resolve(), trl_micro_batch=args.trl_micro_batch,
+                        activation_checkpointing=not args.no_activation_checkpointing)
     spec_file = args.work / "spec.json"
     spec_file.write_text(json.dumps(spec), encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     sides = {}
+    previous = args.out.with_suffix(".json")
+    if args.update and previous.is_file():
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        sides = old["sides"]
+        for r in sides.values():
+            r.setdefault("measured_at", old["date"])
     for side in args.sides:
         result = args.work / f"{side}.json"
         if side == "trl_iteration":

@@ -119,7 +119,9 @@ def run_side(name: str, cmd: list[str], result_file: Path, *, env: dict | None =
             proc.kill()
             rc = proc.wait()
     wall = time.monotonic() - start
-    out = {"side": name, "rc": rc, "wall_s": round(wall, 1), "loadavg_before": load_before,
+    from deductive.provenance import utc_now
+
+    out = {"side": name, "rc": rc, "measured_at": utc_now(), "wall_s": round(wall, 1), "loadavg_before": load_before,
            "loadavg_after": loadavg(), "peak_rss_largest_gb": round(mem.peak_largest / 1e9, 2),
            "peak_rss_largest_process": mem.peak_largest_name[:120],
            "peak_rss_tree_gb": round(mem.peak_total / 1e9, 2), "processes": mem.max_processes}
@@ -147,7 +149,7 @@ def self_max_rss_kb() -> int:
 
 def make_spec(*, model_dir: Path, puzzle_file: Path, puzzles: int, completions: int, max_new_tokens: int,
               seed: int, lr: float, weight_decay: float, betas: tuple[float, float], work_dir: Path,
-              trl_micro_batch: int = 1) -> dict:
+              trl_micro_batch: int = 1, activation_checkpointing: bool = True) -> dict:
     """The shared work description every side reads (prompts as chat-template token ids)."""
     from transformers import AutoTokenizer
 
@@ -165,7 +167,7 @@ def make_spec(*, model_dir: Path, puzzle_file: Path, puzzles: int, completions: 
                       "prompt_token_ids": [int(t) for t in ids]})
     return {"model_dir": str(model_dir), "puzzle_file": str(puzzle_file), "prompts": items[:puzzles],
             "val_prompt": items[puzzles], "completions": completions, "max_new_tokens": max_new_tokens,
-            "trl_micro_batch": trl_micro_batch,
+            "trl_micro_batch": trl_micro_batch, "project_activation_checkpointing": activation_checkpointing,
             "temperature": 1.0, "top_p": 1.0, "seed": seed, "lr": lr, "weight_decay": weight_decay,
             "betas": list(betas), "work_dir": str(work_dir), "dtype": "float32"}
 
@@ -309,6 +311,9 @@ def side_project_iteration(spec: dict) -> dict:
              val_samples_per_puzzle=1, rows_per_device_per_step=64, epochs_per_iteration=1, dtype=spec["dtype"],
              sampling={"max_tokens": spec["max_new_tokens"]})
     t["optimizer"] = dict(t["optimizer"], lr=spec["lr"], weight_decay=spec["weight_decay"], betas=spec["betas"])
+    # one optimiser step over both packed rows (~3k tokens each) needs ~10 GB of activations
+    # without it: more than a shared 23 GB box leaves free
+    t["memory"] = dict(t["memory"], activation_checkpointing=bool(spec.get("project_activation_checkpointing")))
     t["runs"] = {"peers": {"model": model_name, "gpus_required": 0}}
     samplers: list[_SyntheticRewardSampler] = []
     setup: dict[str, float] = {}
@@ -425,6 +430,14 @@ def render_markdown(report: dict) -> str:
         notes[-1] += (f". TRL's is its one training step (generation, reward, loss, backward, optimiser), timed "
                       f"by a trainer callback; `trainer.train()` took {t.get('train_call_s')} s in all")
     notes[-1] += ". Setup (engine start or model load) is not in the iteration time."
+    if s.get("project_activation_checkpointing"):
+        notes += ["", "This project's step ran with activation checkpointing "
+                  "(`training.memory.activation_checkpointing`: layers recomputed in the backward pass, slower "
+                  "but within this shared machine's free memory); "
+                  "TRL's without gradient checkpointing, in micro-batches."]
+    when = [f"{k} {r['measured_at']}" for k, r in res.items() if r.get("measured_at")]
+    if when:
+        notes += ["", "Sides measured at (UTC): " + "; ".join(when) + "."]
     if p.get("iteration_s") and t.get("iteration_s"):
         notes += ["", f"Iteration speed-up of this project over TRL: {t['iteration_s'] / p['iteration_s']:.1f}x; "
                   f"peak RSS of the largest process {p['peak_rss_largest_gb']} GB against "
