@@ -80,7 +80,8 @@ def main(argv=None) -> int:
         old = json.loads(previous.read_text(encoding="utf-8"))
         sides = old["sides"]
         for r in sides.values():
-            r.setdefault("measured_at", old["date"])
+            if "measured_at" not in r:
+                r.setdefault("run_finished_at", old["date"])
     for side in args.sides:
         result = args.work / f"{side}.json"
         if side == "trl_iteration":
@@ -96,6 +97,8 @@ def main(argv=None) -> int:
     for side in ("vllm_sampler", "project_iteration", "hf_generate"):
         versions.update({k: v for k, v in sides.get(side, {}).get("versions", {}).items()})
     trl_v = sides.get("trl_iteration", {}).get("versions", {})
+    if "trl_iteration" in sides and not trl_v and Path(args.trl_python).is_file():
+        trl_v = bp.venv_versions(args.trl_python)  # the side failed: ask its interpreter
     if trl_v:
         versions["trl"] = trl_v["trl"]
         for k in ("torch", "transformers"):

@@ -112,10 +112,12 @@ def run_side(name: str, cmd: list[str], result_file: Path, *, env: dict | None =
     start = time.monotonic()
     log(f"bench_peers: {name}: {' '.join(cmd)}")
     proc = subprocess.Popen(cmd, env=env)
+    timed_out = False
     with TreeMemory(proc.pid) as mem:
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            timed_out = True
             proc.kill()
             rc = proc.wait()
     wall = time.monotonic() - start
@@ -132,11 +134,25 @@ def run_side(name: str, cmd: list[str], result_file: Path, *, env: dict | None =
             out["peak_rss_largest_gb"] = round(own * 1024 / 1e9, 2)
         out.update(res)
     else:
-        out["error"] = f"exit status {rc}" + ("" if result_file.is_file() else ", no result file") + (
-            " (SIGKILL: most likely the kernel's out-of-memory killer)" if rc == -9 else "")
+        if timed_out:
+            out["error"] = f"did not finish within {timeout:.0f} s (stopped by bench_peers)"
+        else:
+            out["error"] = f"exit status {rc}" + ("" if result_file.is_file() else ", no result file") + (
+                " (SIGKILL: most likely the kernel's out-of-memory killer)" if rc == -9 else "")
     log(f"bench_peers: {name}: rc {rc}, {out['wall_s']} s wall, peak RSS {out['peak_rss_largest_gb']} GB "
         f"(largest process), load {load_before[0]} -> {out['loadavg_after'][0]}")
     return out
+
+
+def venv_versions(python: str) -> dict:
+    """torch, transformers and TRL versions of another interpreter (the TRL venv); {} if unavailable."""
+    code = ("import json, torch, transformers, trl; print(json.dumps({'trl': trl.__version__, "
+            "'transformers': transformers.__version__, 'torch': torch.__version__}))")
+    try:
+        out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return {}
 
 
 def self_max_rss_kb() -> int:
@@ -409,7 +425,8 @@ def render_markdown(report: dict) -> str:
         if not r:
             continue
         if r.get("error"):
-            lines.append(f"| {names[key]} | failed: {r['error']} | | | | | | | {_fmt_load(r)} |")
+            lines.append(f"| {names[key]} | failed: {r['error']} | | | | | {r['peak_rss_largest_gb']} (so far) | "
+                         f"{r['peak_rss_tree_gb']} (so far) | {_fmt_load(r)} |")
             continue
         setup = r.get("engine_start_s", r.get("setup_s", ""))
         lines.append(f"| {names[key]} | {r['iteration_s']} | {r['optimizer_steps']} | {r['completions']} | "
@@ -435,9 +452,13 @@ def render_markdown(report: dict) -> str:
                   "(`training.memory.activation_checkpointing`: layers recomputed in the backward pass, slower "
                   "but within this shared machine's free memory); "
                   "TRL's without gradient checkpointing, in micro-batches."]
-    when = [f"{k} {r['measured_at']}" for k, r in res.items() if r.get("measured_at")]
+    when = [f"{k} measured at {r['measured_at']}" if r.get("measured_at") else
+            f"{k} in a run that finished at {r['run_finished_at']}" for k, r in res.items()
+            if r.get("measured_at") or r.get("run_finished_at")]
     if when:
-        notes += ["", "Sides measured at (UTC): " + "; ".join(when) + "."]
+        notes += ["", "Sides (UTC): " + "; ".join(when) + "."]
+    if report.get("note"):
+        notes += ["", "Note: " + report["note"] + "."]
     if p.get("iteration_s") and t.get("iteration_s"):
         notes += ["", f"Iteration speed-up of this project over TRL: {t['iteration_s'] / p['iteration_s']:.1f}x; "
                   f"peak RSS of the largest process {p['peak_rss_largest_gb']} GB against "
