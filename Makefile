@@ -7,17 +7,19 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 PIP         := $(VENV)/bin/pip
 STAMP       := $(VENV)/.installed
+VENV_TRL    := .venv-trl
+TRL_STAMP   := $(VENV_TRL)/.installed
 CORES       ?= $(shell nproc 2>/dev/null || echo 2)
 SNAKEMAKE   := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/src
 export WANDB_MODE ?= disabled
 
-.PHONY: help setup test smoke learn figures report reproduce bench gpu-check citation clean
+.PHONY: help setup test smoke learn figures report reproduce bench bench-peers gpu-check citation clean
 
 help:  ## List the targets
 	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
 	@echo
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: $(STAMP)  ## Create .venv with the CPU stack and this package (idempotent)
 
@@ -55,10 +57,23 @@ reproduce: $(STAMP)  ## The paper profile end to end on a GPU node
 	$(PY) scripts/preflight.py --profile paper
 	$(SNAKEMAKE) --profile workflow/profiles/paper
 
-bench: $(STAMP)  ## Benchmarks: puzzle generator, rollouts, training throughput
+bench: $(STAMP) $(TRL_STAMP)  ## Benchmarks: puzzle generator, rollouts, training throughput, peers
 	$(PY) scripts/bench_generator.py
 	$(PY) scripts/bench_rollout.py
 	$(PY) scripts/bench_training.py
+	$(PY) scripts/bench_peers.py
+
+bench-peers: $(STAMP) $(TRL_STAMP)  ## Side by side: vLLM Sampler vs transformers generate, GRPO vs TRL
+	$(PY) scripts/bench_peers.py
+
+# TRL in its own venv (kept apart from the project's pins); torch first: the CPU wheel
+$(TRL_STAMP):
+	test -d $(VENV_TRL) || $(PYTHON) -m venv $(VENV_TRL)
+	$(VENV_TRL)/bin/pip install --quiet --upgrade pip
+	$(VENV_TRL)/bin/pip install --quiet torch==2.13.0
+	$(VENV_TRL)/bin/pip install --quiet trl==1.16.0 transformers==5.19.0 psutil
+	$(VENV_TRL)/bin/python -c "import trl, transformers, torch, datasets"
+	touch $(TRL_STAMP)
 
 # Any CUDA machine with torch + torchtune + torchao (no vLLM, no hub): .venv if there, else $(PYTHON)
 GPU_PY      ?= $(if $(wildcard $(PY)),$(PY),$(PYTHON))
