@@ -24,7 +24,6 @@ def main(argv=None) -> int:
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="GPU dense bf16 peak (H100 SXM: 989)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "training")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "src"))
     from deductive.io import atomic_write_text
     from deductive.progress import Progress
     from deductive.provenance import provenance

@@ -1,9 +1,11 @@
 # Stage: evaluation. Every entry of the profile (base models, trained checkpoints selected on
 # val, API baselines) on the evaluation splits, then the accuracy and comparison tables.
-# Entries and splits come from deductive.evaluation.entries (one source of truth with the scripts).
+# Entries and splits come from deductive.evaluation.entries (one source of truth with the scripts);
+# each job reads its entry's resolved config, results/<profile>/config/eval-<entry>.json.
 import os
 
-from deductive.evaluation.entries import PUBLISHED_SPLIT, list_entries
+from deductive.config import PUBLISHED_SPLIT
+from deductive.evaluation.entries import list_entries
 
 EVAL_ENTRIES = list_entries(config)
 EVAL_LOCAL = sorted(n for n, e in EVAL_ENTRIES.items() if e.kind != "api")
@@ -12,13 +14,13 @@ EVAL_SPLITS = list(config["evaluation"]["splits"])
 
 
 def eval_puzzle_files(entry):
-    return [config["evaluation"].get("published_val", "data/temporal-clue/val.json") if s == PUBLISHED_SPLIT
+    return [config["evaluation"]["published_val"] if s == PUBLISHED_SPLIT
             else f"{RESULTS}/puzzles/{s}.jsonl" for s in entry.splits]
 
 
 def eval_local_inputs(wildcards):
     entry = EVAL_ENTRIES[wildcards.entry]
-    inputs = [f"models/{entry.model_name}/manifest.json", *eval_puzzle_files(entry)]
+    inputs = [job_config(f"eval-{entry.name}"), f"models/{entry.model_name}/manifest.json", *eval_puzzle_files(entry)]
     if entry.kind == "trained":
         inputs.append(f"{RESULTS}/train/{entry.run}/summary.json")
     return inputs
@@ -26,7 +28,7 @@ def eval_local_inputs(wildcards):
 
 def eval_api_inputs(wildcards):
     entry = EVAL_ENTRIES[wildcards.entry]
-    inputs = eval_puzzle_files(entry)
+    inputs = [job_config(f"eval-{entry.name}"), *eval_puzzle_files(entry)]
     if entry.api.get("serve"):
         inputs.append(f"models/{entry.api['serve']}/manifest.json")
     return inputs
@@ -62,7 +64,7 @@ if EVAL_LOCAL:
         log:
             f"{RESULTS}/logs/evaluate-{{entry}}.log",
         shell:
-            "{PY} scripts/evaluate.py --config {CONFIG_FILE} --entry {wildcards.entry} 2> >(tee {log} >&2)"
+            "{PY} scripts/evaluate.py --config {input[0]} --entry {wildcards.entry} 2> >(tee {log} >&2)"
 
 
 if EVAL_API:
@@ -83,7 +85,7 @@ if EVAL_API:
         log:
             f"{RESULTS}/logs/evaluate-{{entry}}.log",
         shell:
-            "env {params.env} {PY} scripts/evaluate.py --config {CONFIG_FILE} --entry {wildcards.entry}"
+            "env {params.env} {PY} scripts/evaluate.py --config {input[0]} --entry {wildcards.entry}"
             " --status-out {output} 2> >(tee {log} >&2)"
 
 
@@ -101,9 +103,12 @@ rule tables:
         f"{RESULTS}/tables/comparison.csv",
         f"{RESULTS}/tables/comparison.md",
     localrule: True
+    params:
+        eval_root=f"{RESULTS}/eval",
+        out=f"{RESULTS}/tables",
     shell:
-        "{PY} scripts/make_tables.py --config {CONFIG_FILE}"
+        "{PY} scripts/make_tables.py --eval-root {params.eval_root} --out {params.out}"
 
 
-ALL_TARGETS += EVAL_OUTPUTS
-ALL_TARGETS += [f"{RESULTS}/tables/accuracy.csv", f"{RESULTS}/tables/comparison.csv"]
+EVAL_TARGETS = EVAL_OUTPUTS
+TABLE_TARGETS = [f"{RESULTS}/tables/accuracy.csv", f"{RESULTS}/tables/comparison.csv"]

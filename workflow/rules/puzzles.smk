@@ -49,5 +49,5 @@ rule puzzle_stats:
         "{PY} scripts/puzzle_stats.py {input} --json {output}"
 
 
-ALL_TARGETS += [f"{RESULTS}/puzzles/verified.txt"]
-ALL_TARGETS += expand(f"{RESULTS}/puzzles/{{split}}.stats.json", split=PUZZLE_SPLITS)
+PUZZLE_TARGETS = [f"{RESULTS}/puzzles/verified.txt"]
+PUZZLE_TARGETS += expand(f"{RESULTS}/puzzles/{{split}}.stats.json", split=PUZZLE_SPLITS)

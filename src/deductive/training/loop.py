@@ -83,18 +83,6 @@ def run_config(config: dict, run: str) -> dict:
     return merged
 
 
-def default_paths(config: dict, run: str, root: Path = Path(".")) -> dict[str, Path]:
-    """Where a run reads and writes, relative to the repository root (pinned interface 6)."""
-    cfg = run_config(config, run)
-    profile = config["profile"]
-    puzzles = root / "results" / profile / "puzzles"
-    return {"model_dir": root / "models" / cfg["model"],
-            "train_file": puzzles / f"{cfg['train_split']}.jsonl",
-            "val_file": puzzles / f"{cfg['val_split']}.jsonl",
-            "out_dir": root / "results" / profile / "train" / run,
-            "ckpt_root": root / "checkpoints" / profile / run}
-
-
 def data_order(n: int, seed: int) -> list[int]:
     return np.random.default_rng(seed).permutation(n).tolist()
 
