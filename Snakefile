@@ -7,8 +7,9 @@
 # The config is resolved here once (after every --configfile and --config): string scalars of a
 # nested --config are coerced to the schema's types, then the schema and every cross reference
 # (model names, splits, price keys) are checked. Each job reads only its own resolved values,
-# results/<profile>/config/<job>.json, written by the rule `job_config` whose params are the
-# file's text, so a changed value reruns exactly the jobs that use it.
+# work/<profile>/config/<job>.json (git-ignored, never committed: a stale copy could not be
+# told apart), written by the rule `job_config` whose params are the file's text, so a changed
+# value reruns exactly the jobs that use it.
 import sys
 from pathlib import Path
 
@@ -37,12 +38,12 @@ JOB_TEXTS = job_texts(config)
 
 def job_config(name):
     """The resolved config file of job `name` (an input of the rule that runs it)."""
-    return f"{RESULTS}/config/{name}.json"
+    return f"work/{PROFILE}/config/{name}.json"
 
 
 rule job_config:
     output:
-        f"{RESULTS}/config/{{job}}.json",
+        f"work/{PROFILE}/config/{{job}}.json",
     params:
         resolved=lambda wc: JOB_TEXTS[wc.job],
     wildcard_constraints:

@@ -1,7 +1,7 @@
 """The resolved config values each job of the DAG uses, and nothing else.
 
 The Snakefile resolves the config once (deductive.config.resolve_config), then writes one JSON
-file per job, `results/<profile>/config/<job>.json`, from `job_configs(config)`; a rule reads
+file per job, `work/<profile>/config/<job>.json`, from `job_configs(config)`; a rule reads
 the file it needs as an input. The file is written by a rule whose params are its text, so
 changing a value reruns exactly the jobs that use it (and what depends on them). Each file has
 the shape of a config (same section names) cut down to the job's values, plus `resolved_job`.

@@ -1,7 +1,7 @@
 # Stage: evaluation. Every entry of the profile (base models, trained checkpoints selected on
 # val, API baselines) on the evaluation splits, then the accuracy and comparison tables.
 # Entries and splits come from deductive.evaluation.entries (one source of truth with the scripts);
-# each job reads its entry's resolved config, results/<profile>/config/eval-<entry>.json.
+# each job reads its entry's resolved config, work/<profile>/config/eval-<entry>.json.
 import os
 
 from deductive.config import PUBLISHED_SPLIT

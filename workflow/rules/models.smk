@@ -8,7 +8,9 @@ MODEL_NAMES = list(config["models"])
 
 rule prepare_model:
     input:
-        config=lambda wc: job_config(f"model-{wc.name}"),
+        # models/ is shared by every profile: the model is rebuilt when its spec changes (the
+        # job_config job reruns), not because another profile wrote its own copy of the spec
+        config=lambda wc: ancient(job_config(f"model-{wc.name}")),
     output:
         "models/{name}/manifest.json",
     wildcard_constraints:

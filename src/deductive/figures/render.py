@@ -42,12 +42,9 @@ def caption_text(profile: str, rendered: Rendered) -> str:
 
 
 def figures_section(profile: str, results: Path) -> dict:
-    """The `figures` settings of a profile drawn without Snakemake: the resolved config the
-    workflow recorded with the results (results/<profile>/config/figures.json), else the
-    profile's pinned config, else the defaults."""
-    recorded = results / profile / "config" / "figures.json"
-    if recorded.is_file():
-        return load_config(recorded).get("figures") or {}
+    """The `figures` settings of a profile drawn without Snakemake (`make figures` re-renders
+    committed results): the profile's pinned config if there is one, else the defaults. The
+    workflow passes its resolved settings instead (scripts/make_figures.py --config)."""
     if (CONFIG_DIR / f"{profile}.yaml").is_file():
         return load_config(profile).get("figures") or {}
     return {}
