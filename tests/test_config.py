@@ -125,6 +125,7 @@ def test_job_configs_hold_only_what_each_job_uses():
                          "eval-local-vllm", "figures"}
     assert set(jobs["train-tiny-qwen2"]["training"]["runs"]) == {"tiny-qwen2"}
     assert "sampling" not in jobs["eval-o3-mini-medium"]  # an API entry samples with its own params
+    assert set(jobs["eval-local-vllm"]["sampling"]) == {"engine"}  # ... and a served one starts an engine
     assert list(jobs["eval-o3-mini-medium"]["evaluation"]["api"]) == ["o3-mini-medium"]
     assert set(jobs["model-tiny-qwen2"]) == {"resolved_job", "profile", "models"}
     # a job's file is a config the scripts load without checking it again

@@ -37,6 +37,8 @@ def eval_job(config: dict, entry: Entry) -> dict:
         evaluation["api"] = {entry.name: config["evaluation"]["api"][entry.name]}
         serve = entry.api.get("serve")
         sections["models"] = {serve: config["models"][serve]} if serve else {}
+        if serve:  # the local server starts with the shared engine settings
+            sections["sampling"] = {"engine": config["sampling"]["engine"]}
         sections["training"] = {"runs": {}}
     else:
         sections["models"] = {entry.model_name: config["models"][entry.model_name]}

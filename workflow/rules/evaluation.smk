@@ -14,24 +14,33 @@ EVAL_SPLITS = list(config["evaluation"]["splits"])
 
 
 def eval_puzzle_files(entry):
-    return [config["evaluation"]["published_val"] if s == PUBLISHED_SPLIT
-            else f"{RESULTS}/puzzles/{s}.jsonl" for s in entry.splits]
+    """split -> puzzle file of the entry's splits."""
+    return {s: config["evaluation"]["published_val"] if s == PUBLISHED_SPLIT else f"{RESULTS}/puzzles/{s}.jsonl"
+            for s in entry.splits}
 
 
-def eval_local_inputs(wildcards):
+def eval_inputs(wildcards):
+    """Named inputs of an entry's job: its resolved config, puzzles, model and training summary."""
     entry = EVAL_ENTRIES[wildcards.entry]
-    inputs = [job_config(f"eval-{entry.name}"), f"models/{entry.model_name}/manifest.json", *eval_puzzle_files(entry)]
+    inputs = {"config": job_config(f"eval-{entry.name}"), **{f"puzzles_{s}": f for s, f in eval_puzzle_files(entry).items()}}
+    model = entry.api.get("serve") if entry.kind == "api" else entry.model_name
+    if model:
+        inputs["model"] = f"models/{model}/manifest.json"
     if entry.kind == "trained":
-        inputs.append(f"{RESULTS}/train/{entry.run}/summary.json")
+        inputs["train_summary"] = f"{RESULTS}/train/{entry.run}/summary.json"
     return inputs
 
 
-def eval_api_inputs(wildcards):
+def eval_args(wildcards, input):
+    """The paths scripts/evaluate.py reads and writes, all chosen here."""
     entry = EVAL_ENTRIES[wildcards.entry]
-    inputs = [job_config(f"eval-{entry.name}"), *eval_puzzle_files(entry)]
-    if entry.api.get("serve"):
-        inputs.append(f"models/{entry.api['serve']}/manifest.json")
-    return inputs
+    args = [f"--out-dir {RESULTS}/eval/{entry.name}", f"--work-dir work/{PROFILE}/eval/{entry.name}"]
+    args += [f"--puzzles {s}={f}" for s, f in eval_puzzle_files(entry).items()]
+    if "model" in input.keys():
+        args.append(f"--model-dir {Path(input.model).parent}")
+    if "train_summary" in input.keys():
+        args.append(f"--train-summary {input.train_summary}")
+    return " ".join(args)
 
 
 def api_key_state(wildcards):
@@ -52,10 +61,12 @@ if EVAL_LOCAL:
 
     rule evaluate_local:
         input:
-            eval_local_inputs,
+            unpack(eval_inputs),
         output:
             expand(f"{RESULTS}/eval/{{{{entry}}}}/{{split}}.summary.json", split=EVAL_SPLITS),
             expand(f"{RESULTS}/eval/{{{{entry}}}}/{{split}}.samples.jsonl.gz", split=EVAL_SPLITS),
+        params:
+            paths=eval_args,
         wildcard_constraints:
             entry="|".join(map(lambda n: n.replace(".", r"\."), EVAL_LOCAL)),
         threads: workflow.cores
@@ -64,19 +75,21 @@ if EVAL_LOCAL:
         log:
             f"{RESULTS}/logs/evaluate-{{entry}}.log",
         shell:
-            "{PY} scripts/evaluate.py --config {input[0]} --entry {wildcards.entry} 2> >(tee {log} >&2)"
+            "{PY} scripts/evaluate.py --config {input.config} --entry {wildcards.entry} {params.paths}"
+            " 2> >(tee {log} >&2)"
 
 
 if EVAL_API:
 
     rule evaluate_api:
         input:
-            eval_api_inputs,
+            unpack(eval_inputs),
         output:
             f"{RESULTS}/eval/{{entry}}/api.status.json",
         params:
             key=api_key_state,
             env=api_env,
+            paths=eval_args,
         wildcard_constraints:
             entry="|".join(map(lambda n: n.replace(".", r"\."), EVAL_API)),
         threads: lambda wc: workflow.cores if EVAL_ENTRIES[wc.entry].api.get("serve") else 1
@@ -85,8 +98,8 @@ if EVAL_API:
         log:
             f"{RESULTS}/logs/evaluate-{{entry}}.log",
         shell:
-            "env {params.env} {PY} scripts/evaluate.py --config {input[0]} --entry {wildcards.entry}"
-            " --status-out {output} 2> >(tee {log} >&2)"
+            "env {params.env} {PY} scripts/evaluate.py --config {input.config} --entry {wildcards.entry}"
+            " {params.paths} --status-out {output} 2> >(tee {log} >&2)"
 
 
 EVAL_OUTPUTS = [f"{RESULTS}/eval/{e}/{s}.summary.json" for e in EVAL_LOCAL for s in EVAL_SPLITS]

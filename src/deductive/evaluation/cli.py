@@ -38,17 +38,26 @@ def main_evaluate(args) -> int:
     try:
         config = load_config(args.config)
         from deductive.evaluation.entries import list_entries
-        from deductive.evaluation.run import evaluate_api, evaluate_local
+        from deductive.evaluation.run import Layout, evaluate_api, evaluate_local
 
+        puzzles = {}
+        for item in args.puzzles:
+            split, sep, path = item.partition("=")
+            if not sep or not split or not path:
+                raise ConfigError(f"--puzzles {item}: expected SPLIT=FILE")
+            puzzles[split] = Path(path)
+        layout = Layout(out_dir=Path(args.out_dir), work_dir=Path(args.work_dir), puzzles=puzzles,
+                        model_dir=Path(args.model_dir) if args.model_dir else None,
+                        train_summary=Path(args.train_summary) if args.train_summary else None)
         entries = list_entries(config)
         if args.entry not in entries:
             raise ConfigError(f"no evaluation entry '{args.entry}' (known: {', '.join(sorted(entries))})")
         entry = entries[args.entry]
         splits = args.splits or list(entry.splits)
         if entry.kind == "api":
-            status = evaluate_api(config, entry, splits)
+            status = evaluate_api(config, entry, layout, splits)
         else:
-            evaluate_local(config, entry, splits)
+            evaluate_local(config, entry, layout, splits)
             status = {split: "done" for split in splits}
         if args.status_out:
             atomic_write_json(args.status_out, {"entry": entry.name, "kind": entry.kind, "splits": status})
@@ -78,7 +87,7 @@ def main_regrade(args) -> int:
         config = load_config(args.config)
         from deductive.evaluation.regrade import regrade_profile
 
-        written, tables = regrade_profile(config, args.grader, args.out)
+        written, tables = regrade_profile(config, args.grader, args.eval_root, args.out)
         print(f"regrade ({args.grader}): {len(written)} summaries; tables in {tables['accuracy_csv'].parent}")
         return 0
     except _expected_errors() as exc:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deductive.config import PUBLISHED_SPLIT, REPO_ROOT, ConfigError, base_models, model_target
+from deductive.config import PUBLISHED_SPLIT, ConfigError, base_models, model_target
 from deductive.puzzles.formats import Puzzle, load_puzzles
 
 
@@ -63,22 +63,8 @@ def list_entries(config: dict) -> dict[str, Entry]:
     return entries
 
 
-def split_path(config: dict, split: str) -> Path:
-    if split == PUBLISHED_SPLIT:
-        return REPO_ROOT / (config.get("evaluation") or {}).get("published_val", "data/temporal-clue/val.json")
-    return REPO_ROOT / "results" / config["profile"] / "puzzles" / f"{split}.jsonl"
-
-
-def load_split(config: dict, split: str, path: str | Path | None = None) -> list[Puzzle]:
+def load_split(config: dict, split: str, path: str | Path) -> list[Puzzle]:
     """The puzzles of a split, cut to `evaluation.limit_puzzles.<split>` (the first N) if set."""
-    puzzles = load_puzzles(path or split_path(config, split))
+    puzzles = load_puzzles(path)
     limit = ((config.get("evaluation") or {}).get("limit_puzzles") or {}).get(split)
     return puzzles[:limit] if limit else puzzles
-
-
-def eval_dir(config: dict, entry: str) -> Path:
-    return REPO_ROOT / "results" / config["profile"] / "eval" / entry
-
-
-def work_dir(config: dict, entry: str) -> Path:
-    return REPO_ROOT / "work" / config["profile"] / "eval" / entry

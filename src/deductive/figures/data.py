@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deductive.io import read_jsonl
-from deductive.puzzles.formats import file_sha256
+from deductive.io import file_sha256
 
 MEASURED = "measured"
 PUBLISHED = "published"
