@@ -14,18 +14,12 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from deductive.evaluation.regrade import RegradeError
     from deductive.evaluation.run import EvaluationError
     from deductive.evaluation.summary import IncompleteEvaluation
+    from deductive.inference.rollout import RolloutError
     from deductive.pricing import PricingError
     from deductive.puzzles.formats import PuzzleFileError
 
-    errors: list[type[BaseException]] = [ConfigError, EvaluationError, IncompleteEvaluation, PricingError,
-                                         PuzzleFileError, RegradeError, FileNotFoundError]
-    try:
-        from deductive.inference.rollout import RolloutError
-
-        errors.append(RolloutError)
-    except ImportError:
-        pass
-    return tuple(errors)
+    return (ConfigError, EvaluationError, IncompleteEvaluation, PricingError, PuzzleFileError, RegradeError,
+            RolloutError, FileNotFoundError)
 
 
 def _fail(exc: BaseException) -> int:

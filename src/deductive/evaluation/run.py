@@ -265,10 +265,8 @@ def _api_record(puzzle, index: int, entry: Entry, result: dict, params: dict, gr
 def default_client_factory(config: dict, entry: Entry, base_url: str | None, cache_dir: Path):
     """The project's API client for an entry: returns `complete(messages, params, sample_index) -> dict`
     with keys text, usage {prompt_tokens, completion_tokens}, finish_reason, cached."""
-    try:
-        from deductive.inference import api_client
-    except ImportError as exc:
-        raise EvaluationError(f"{entry.name}: the API client deductive.inference.api_client is missing ({exc})") from None
+    from deductive.inference import api_client
+
     return api_client.for_entry(entry.api, base_url=base_url, cache_dir=cache_dir)
 
 
@@ -342,10 +340,8 @@ def evaluate_api(config: dict, entry: Entry, layout: Layout, splits: list[str] |
         serve = None  # every completion is already recorded: no server (and no request) needed
     params = dict(entry.api.get("params") or {})
     if serve:
-        try:
-            from deductive.inference import serve as serve_mod
-        except ImportError as exc:
-            raise EvaluationError(f"{entry.name}: serving models/{serve} needs deductive.inference.serve ({exc})") from None
+        from deductive.inference import serve as serve_mod
+
         log_path = Path(layout.work_dir) / "serve.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         # the server requires the (dummy) key the rule set, so the client's key is really checked

@@ -13,11 +13,6 @@ from deductive.evaluation.cost import throughput_cost, token_cost
 from deductive.pricing import HardwarePrice, TokenPrice
 from deductive.puzzles.formats import Puzzle
 
-SUMMARY_KEYS = ("entry", "kind", "model", "split", "n_puzzles", "samples_per_puzzle", "accuracy",
-                "solved_share", "ci95", "mean_prompt_tokens", "mean_completion_tokens", "usd_per_puzzle",
-                "price_basis", "sampling", "grader_mode", "provenance")
-
-
 class IncompleteEvaluation(RuntimeError):
     """Some puzzle x sample records are missing (or foreign); nothing is summarised."""
 

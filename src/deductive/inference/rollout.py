@@ -47,7 +47,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from deductive.config import derive_seed
 from deductive.io import JsonlAppender, iter_jsonl
@@ -409,7 +409,3 @@ def sample_to_file(sampler: Sampler, puzzles: Sequence[Puzzle], k: int, sampling
                "mean_reward": mean, "completion_tokens_new": tokens, "seconds": seconds}
     print(progress.summary(f"mean reward {mean:.3f}, {tokens} new completion tokens"), flush=True)
     return summary
-
-
-def iter_records(path: str | os.PathLike) -> Iterable[dict]:
-    return iter_jsonl(path)
