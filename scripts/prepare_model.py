@@ -8,7 +8,7 @@ import time
 
 
 from deductive.config import ConfigError, load_config
-from deductive.inference.models import ModelPrepError, prepare_model
+from deductive.inference.model_prep import ModelPrepError, prepare_model
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from deductive.config import ConfigError, load_config
-from deductive.inference.models import ModelPrepError
+from deductive.inference.model_prep import ModelPrepError
 from deductive.inference.rollout import RolloutError
 from deductive.puzzles.formats import PuzzleFileError
 from deductive.training.loop import TrainingError, train

@@ -18,7 +18,7 @@ MODEL = REPO_ROOT / "models" / "tiny-qwen2"
 @pytest.fixture(scope="module")
 def tiny_qwen2():
     """models/tiny-qwen2 as the rule prepare_model makes it (kept when already there)."""
-    from deductive.inference.models import prepare_model
+    from deductive.inference.model_prep import prepare_model
 
     prepare_model("tiny-qwen2", load_config("smoke")["models"]["tiny-qwen2"], MODEL)
     return MODEL

@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 
 from deductive.training import checkpoint as ckpt
 from deductive.training.loop import TrainingError, iteration_puzzles, data_order, train
-from deductive.training.model import load_model
+from deductive.training.tune_model import load_model
 from training_fixtures import TorchSampler, make_tiny_qwen2, tiny_config, write_puzzles
 
 ROOT = Path(__file__).resolve().parents[1]

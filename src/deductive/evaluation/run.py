@@ -167,7 +167,7 @@ def _trained_checkpoint(config: dict, entry: Entry, layout: Layout) -> tuple[Pat
 
 
 def _base_model(config: dict, entry: Entry, layout: Layout) -> tuple[Path, dict]:
-    from deductive.inference.models import read_manifest
+    from deductive.inference.model_prep import read_manifest
 
     model_dir = Path(layout.model_dir or "")
     if layout.model_dir is None or not (model_dir / "config.json").is_file():

@@ -51,7 +51,7 @@ from deductive.training import distributed
 from deductive.training.advantages import assign_advantages
 from deductive.training.loss import ppo_clip_loss
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
-from deductive.training.model import build_model, engine_state, hf_to_tune, load_hf_state_dict, tune_to_hf
+from deductive.training.tune_model import build_model, engine_state, hf_to_tune, load_hf_state_dict, tune_to_hf
 from deductive.training.packing import PackedRows, pack, packed_logprobs
 
 

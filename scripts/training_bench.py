@@ -28,7 +28,7 @@ from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
 from deductive.training.advantages import assign_advantages
 from deductive.training.loop import make_optimizer, optimise
-from deductive.training.model import engine_state, load_model, tune_to_hf
+from deductive.training.tune_model import engine_state, load_model, tune_to_hf
 from deductive.training.packing import pack
 
 # Qwen2.5 shapes (config.json of the published models) for the GPU benchmark.
