@@ -66,5 +66,5 @@ def list_entries(config: dict) -> dict[str, Entry]:
 def load_split(config: dict, split: str, path: str | Path) -> list[Puzzle]:
     """The puzzles of a split, cut to `evaluation.limit_puzzles.<split>` (the first N) if set."""
     puzzles = load_puzzles(path)
-    limit = ((config.get("evaluation") or {}).get("limit_puzzles") or {}).get(split)
+    limit = config["evaluation"]["limit_puzzles"].get(split)
     return puzzles[:limit] if limit else puzzles

@@ -24,6 +24,7 @@ from deductive.evaluation.entries import Entry
 from deductive.evaluation.summary import summarize
 from deductive.io import JsonlAppender, atomic_write_json, iter_jsonl, read_jsonl, write_jsonl
 from deductive.pricing import load_prices
+from deductive.settings import EvaluationSettings
 from deductive.provenance import provenance, repo_relative
 from deductive.io import file_sha256
 
@@ -60,18 +61,8 @@ class Layout:
         return Path(self.puzzles[split])
 
 
-def sampling_config_dict(config: dict) -> dict:
-    """The shared `sampling` section with `evaluation.sampling` overrides (engine part dropped)."""
-    base = {k: v for k, v in (config.get("sampling") or {}).items() if k != "engine"}
-    over = (config.get("evaluation") or {}).get("sampling") or {}
-    merged = {**base, **{k: v for k, v in over.items() if k != "early_abort"}}
-    if "early_abort" in over:
-        merged["early_abort"] = {**base.get("early_abort", {}), **over["early_abort"]}
-    return merged
-
-
 def bootstrap_seed(config: dict, entry: str, split: str) -> int:
-    return derive_seed(config["evaluation"]["seed"], "bootstrap", entry, split)
+    return derive_seed(EvaluationSettings.from_config(config).seed, "bootstrap", entry, split)
 
 
 def dir_fingerprint(directory: Path) -> dict:
@@ -111,30 +102,30 @@ def _timing(path: Path) -> tuple[float, int]:
 def finalise(config: dict, entry: Entry, split: str, layout: Layout, *, puzzles, model_info: dict,
              sampling: dict, throughput: dict | None = None, extra_provenance: dict | None = None) -> Path:
     """Summarise the partial file of (entry, split) and write samples + summary atomically."""
-    ev = config["evaluation"]
+    ev = EvaluationSettings.from_config(config)
     p = layout.files(split)
     split_file = layout.puzzle_file(split)
     records = list(iter_jsonl(p["partial"])) if p["partial"].exists() else []
     prices = load_prices()
-    hardware = prices.device(ev["device"]) if throughput else None
+    hardware = prices.device(ev.device) if throughput else None
     prov = provenance(
         profile=config["profile"], config=config, inputs={"puzzles": split_file},
         entry=entry.name, kind=entry.kind, model=model_info,
         split={"name": split, "path": _rel(split_file), "sha256": file_sha256(split_file),
-               "n_puzzles": len(puzzles), "limit": (ev.get("limit_puzzles") or {}).get(split)},
+               "n_puzzles": len(puzzles), "limit": ev.limit(split)},
         **(extra_provenance or {}),
     )
     summary = summarize(
         entry=entry.name, kind=entry.kind, model=entry.model, split=split, puzzles=puzzles, records=records,
-        samples_per_puzzle=ev["samples_per_puzzle"], token_price=prices.token(entry.price_key),
-        bootstrap_seed=bootstrap_seed(config, entry.name, split), replicates=ev["bootstrap"]["replicates"],
-        confidence=ev["bootstrap"]["confidence"], sampling=sampling, grader_mode=ev["grader_mode"],
+        samples_per_puzzle=ev.samples_per_puzzle, token_price=prices.token(entry.price_key),
+        bootstrap_seed=bootstrap_seed(config, entry.name, split), replicates=ev.bootstrap_replicates,
+        confidence=ev.bootstrap_confidence, sampling=sampling, grader_mode=ev.grader_mode,
         provenance=prov, throughput=throughput, hardware_price=hardware,
         extra={"published_key": entry.published_key, "stand_in": entry.stand_in},
     )
     from deductive.evaluation.summary import complete_records
 
-    ordered = complete_records(records, puzzles, ev["samples_per_puzzle"])
+    ordered = complete_records(records, puzzles, ev.samples_per_puzzle)
     write_jsonl(p["samples"], ordered)  # samples first: a summary always has its samples
     atomic_write_json(p["summary"], summary)
     if p["skipped"].exists():
@@ -184,14 +175,14 @@ def evaluate_local(config: dict, entry: Entry, layout: Layout, splits: list[str]
     """Base model or trained checkpoint: one engine for all of the entry's splits."""
     from deductive.inference.rollout import Sampler, SamplingConfig, engine_kwargs, sample_to_file
 
-    ev = config["evaluation"]
+    ev = EvaluationSettings.from_config(config)
     splits = list(splits or entry.splits)
     base_dir, model_info = _base_model(config, entry, layout)
     ckpt_dir = None
     if entry.kind == "trained":
         ckpt_dir, ckpt_info = _trained_checkpoint(config, entry, layout)
         model_info = {"base": model_info, **ckpt_info}
-    sampling = SamplingConfig.from_config(sampling_config_dict(config))
+    sampling = SamplingConfig.from_config(ev.sampling)
     kwargs = engine_kwargs(config["sampling"])
     device_count = kwargs["tensor_parallel_size"]
     if device_count == 0:
@@ -213,12 +204,12 @@ def evaluate_local(config: dict, entry: Entry, layout: Layout, splits: list[str]
                     if ckpt_dir is not None:
                         sampler.load_weights(ckpt_dir)
                 print(f"{entry.name}: engine ready in {time.monotonic() - started:.0f}s", flush=True)
-            result = sample_to_file(sampler, puzzles, ev["samples_per_puzzle"], sampling, p["partial"],
-                                    grader_mode=ev["grader_mode"], label=f"{entry.name}/{split}")
+            result = sample_to_file(sampler, puzzles, ev.samples_per_puzzle, sampling, p["partial"],
+                                    grader_mode=ev.grader_mode, label=f"{entry.name}/{split}")
             _add_timing(p["timing"], result["seconds"], result["new"])
             seconds, new = _timing(p["timing"])
             throughput = ({"sampling_seconds": seconds, "device_count": device_count, "completions": new,
-                           "device": ev["device"]} if new > 0 and seconds > 0 else None)
+                           "device": ev.device} if new > 0 and seconds > 0 else None)
             recorded = {k: v for k, v in sampler.recorded_sampling(sampling, seed=0).items() if k != "sample_seed"}
             recorded["seed_rule"] = "sample i of puzzle p uses derive_seed(seed, p, i) mod 2**32"
             outputs.append(finalise(config, entry, split, layout, puzzles=puzzles,
@@ -275,8 +266,8 @@ def _api_split(config: dict, entry: Entry, split: str, layout: Layout, complete,
 
     from deductive.progress import Progress
 
-    ev = config["evaluation"]
-    k = ev["samples_per_puzzle"]
+    ev = EvaluationSettings.from_config(config)
+    k = ev.samples_per_puzzle
     puzzles = entries_mod.load_split(config, split, layout.puzzle_file(split))
     p = layout.files(split)
     done = set()
@@ -302,7 +293,7 @@ def _api_split(config: dict, entry: Entry, split: str, layout: Layout, complete,
                         for other in futures:
                             other.cancel()
                     continue
-                appender.write(_api_record(pz, i, entry, result, params, ev["grader_mode"]))
+                appender.write(_api_record(pz, i, entry, result, params, ev.grader_mode))
                 fresh += not result.get("cached", False)
                 progress.advance()
         except BaseException:
@@ -318,7 +309,7 @@ def _api_split(config: dict, entry: Entry, split: str, layout: Layout, complete,
 
 def _missing_records(config: dict, entry: Entry, split: str, layout: Layout) -> int:
     """How many puzzle x sample records of (entry, split) the partial file still lacks."""
-    k = config["evaluation"]["samples_per_puzzle"]
+    k = EvaluationSettings.from_config(config).samples_per_puzzle
     wanted = {(pz.id, i) for pz in entries_mod.load_split(config, split, layout.puzzle_file(split)) for i in range(k)}
     p = layout.files(split)
     if p["partial"].exists():
@@ -378,7 +369,7 @@ def evaluate_api(config: dict, entry: Entry, layout: Layout, splits: list[str] |
                 total_s, total_new = _timing(p["timing"])
                 if total_new > 0 and total_s > 0:
                     throughput = {"sampling_seconds": total_s, "device_count": 1, "completions": total_new,
-                                  "device": config["evaluation"]["device"]}
+                                  "device": EvaluationSettings.from_config(config).device}
             model_info = {"provider": entry.api["provider"], "model": entry.api["model"],
                           "base_url": base_url or "provider default", "served_model": serve}
             if serve:

@@ -30,7 +30,6 @@ Design:
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import random
@@ -43,6 +42,7 @@ import numpy as np
 import torch
 
 from deductive.config import ConfigError, derive_seed
+from deductive.settings import training_section
 from deductive.io import atomic_write_json, read_jsonl
 from deductive.progress import Progress
 from deductive.puzzles.formats import Puzzle, load_puzzles
@@ -61,26 +61,12 @@ class TrainingError(RuntimeError):
 
 # ------------------------------------------------------------------------------ configuration
 
-def _deep_merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def run_config(config: dict, run: str) -> dict:
-    """`training` defaults with `training.runs.<run>` merged over them; `sampling` is the shared
-    section with training's and then the run's overrides merged over it (nested keys merged)."""
-    training = config.get("training") or {}
-    runs = training.get("runs") or {}
-    if run not in runs:
-        raise TrainingError(f"no training run '{run}' in the config (known: {', '.join(sorted(runs)) or 'none'})")
-    merged = _deep_merge({k: v for k, v in training.items() if k != "runs"}, runs[run])
-    merged["sampling"] = _deep_merge(config.get("sampling") or {}, merged.get("sampling") or {})
-    return merged
+    """The run's merged training settings (deductive.settings.training_section: one merge)."""
+    try:
+        return training_section(config, run)
+    except ConfigError as exc:
+        raise TrainingError(str(exc)) from None
 
 
 def data_order(n: int, seed: int) -> list[int]:
@@ -98,7 +84,7 @@ def iteration_puzzles(puzzles: list[Puzzle], order: list[int], iteration: int, p
 def make_optimizer(model: torch.nn.Module, opt_cfg: dict) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=float(opt_cfg["lr"]),
                              betas=tuple(opt_cfg["betas"]), weight_decay=float(opt_cfg["weight_decay"]),
-                             eps=float(opt_cfg.get("eps", 1e-8)))
+                             eps=float(opt_cfg["eps"]))
 
 
 def init_adamw_state(optimizer: torch.optim.Optimizer) -> None:
@@ -116,15 +102,15 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
     step (all ranks), so the update does not depend on how rows are spread over ranks."""
     loss_cfg = cfg["loss"]
     per_step = int(cfg["rows_per_device_per_step"]) * d.world
-    max_norm = cfg["optimizer"].get("max_grad_norm")
+    max_norm = cfg["optimizer"]["max_grad_norm"]
     params = [p for p in model.parameters() if p.requires_grad]
     use_block = d.device.type == "cuda" and bool(cfg.get("flex_attention", True))
-    want_entropy = bool(loss_cfg.get("entropy_coef", 0.0))
+    want_entropy = bool(loss_cfg["entropy_coef"])
     totals = {"loss": 0.0, "tokens": 0.0, "clipped": 0.0, "nan_ratio": 0.0, "ratio_sum": 0.0}
     grad_norms: list[float] = []
     steps = 0
     model.train()
-    for _ in range(int(cfg.get("epochs_per_iteration", 1))):
+    for _ in range(int(cfg["epochs_per_iteration"])):
         for start in range(0, len(rows), per_step):
             batch = rows.select(slice(start, start + per_step))
             num_tokens = batch.completion_tokens  # identical on every rank (same packing)
@@ -133,11 +119,11 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
             local = _trim(batch).select(slice(d.rank, None, d.world))
             local = PackedRows(*(getattr(local, f).to(d.device) for f in local.__dataclass_fields__))
             new_lp, entropy = packed_logprobs(model, local, use_block_mask=use_block, entropy=want_entropy,
-                                              chunks=max(1, int(cfg.get("num_output_chunks", 0))))
+                                              chunks=max(1, int(cfg["num_output_chunks"])))
             loss, stats = ppo_clip_loss(new_lp, local.sampling_logprobs, local.advantages, local.weights,
                                         num_tokens, epsilon=float(loss_cfg["epsilon"]),
-                                        kl_coef=float(loss_cfg.get("kl_coef", 0.0)), entropy=entropy,
-                                        entropy_coef=float(loss_cfg.get("entropy_coef", 0.0)))
+                                        kl_coef=float(loss_cfg["kl_coef"]), entropy=entropy,
+                                        entropy_coef=float(loss_cfg["entropy_coef"]))
             # FSDP averages gradients over ranks; the loss is already a global mean, so undo it.
             (loss * d.world).backward()
             norm = torch.nn.utils.clip_grad_norm_(params, max_norm=float(max_norm) if max_norm else math.inf)
@@ -199,7 +185,7 @@ def _sample(sampler, puzzles: list[Puzzle], k: int, sampling, cfg: dict, d: dist
     """Sample on rank 0, share with every rank; records sorted by (puzzle order, sample index)."""
     records = None
     if d.is_main:
-        records = sampler.sample(puzzles, k, sampling, grader_mode=cfg.get("grader_mode", "fixed"))
+        records = sampler.sample(puzzles, k, sampling, grader_mode=cfg["grader_mode"])
         rank_of = {p.id: i for i, p in enumerate(puzzles)}
         records = sorted(records, key=lambda r: (rank_of[r["puzzle_id"]], r["sample_index"]))
     return d.broadcast_object(records)
@@ -215,7 +201,7 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
     model_dir, out_dir, ckpt_root = Path(model_dir), Path(out_dir), Path(ckpt_root)
 
     # ---- setup: processes, GPUs, data ------------------------------------------------------
-    d = distributed.init(cfg.get("device", "auto"))
+    d = distributed.init(cfg["device"])
     try:
         distributed.check_gpus(int(cfg.get("gpus_required", 0)), d.world)
     except distributed.NotEnoughGPUs as exc:
@@ -235,9 +221,9 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
                             f"max_model_len ({cfg['sampling']['engine']['max_model_len']}) so every "
                             "prompt + completion fits one packing row")
     iterations = int(cfg["iterations"])
-    patience = cfg.get("patience")
-    dtype = _dtype(cfg.get("dtype", "float32"))
-    mem = cfg.get("memory") or {}
+    patience = cfg["patience"]
+    dtype = _dtype(cfg["dtype"])
+    mem = cfg["memory"]
 
     # ---- setup: resume point -----------------------------------------------------------------
     if d.is_main:
@@ -258,12 +244,12 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
     full = hf_to_tune(load_hf_state_dict(weights_dir), model_dir)
     if d.distributed:
         model = build_model(model_dir, dtype=dtype, device="meta", max_seq_len=max_len)
-        if mem.get("activation_checkpointing"):
+        if mem["activation_checkpointing"]:
             distributed.activation_checkpointing(model)
-        distributed.shard(model, cpu_offload=bool(mem.get("fsdp_cpu_offload")),
-                          reshard_after_forward=bool(mem.get("reshard_after_forward", True)))
+        distributed.shard(model, cpu_offload=bool(mem["fsdp_cpu_offload"]),
+                          reshard_after_forward=bool(mem["reshard_after_forward"]))
         distributed.load_full_state(model, {k: v.to(dtype) for k, v in full.items()}, d,
-                                    cpu_offload=bool(mem.get("fsdp_cpu_offload")))
+                                    cpu_offload=bool(mem["fsdp_cpu_offload"]))
         with torch.device(d.device):
             for m in model.modules():
                 if hasattr(m, "rope_init"):
@@ -271,17 +257,17 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
     else:
         model = build_model(model_dir, dtype=dtype, device=d.device, max_seq_len=max_len)
         model.load_state_dict({k: v.to(dtype) for k, v in full.items()}, strict=True)
-        if mem.get("activation_checkpointing"):
+        if mem["activation_checkpointing"]:
             distributed.activation_checkpointing(model)
     del full
-    if mem.get("compile"):
+    if mem["compile"]:
         for layer in model.layers:
             layer.compile()
     optimizer = make_optimizer(model, cfg["optimizer"])
     from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict, set_optimizer_state_dict
 
     if latest is not None:
-        if not cfg["optimizer"].get("reset_optimizer_each_iteration"):
+        if not cfg["optimizer"]["reset_optimizer_each_iteration"]:
             init_adamw_state(optimizer)  # empty moments, so the saved tensors have a place to go
             template = get_optimizer_state_dict(model, optimizer)
             set_optimizer_state_dict(model, optimizer, ckpt.load_optimizer(latest, template))
@@ -329,7 +315,7 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         samples = _sample(sampler, puzzles, int(cfg["samples_per_puzzle"]),
                           _sampling(cfg, seed, "train", it), cfg, d)
         seconds["sample"] = time.monotonic() - t
-        sleep = bool(cfg.get("sleep_engine_while_training")) and d.is_main
+        sleep = bool(cfg["sleep_engine_while_training"]) and d.is_main
         if sleep:  # give the GPU memory of the engine's weights and KV cache to the trainer
             sampler.sleep()
 
@@ -337,7 +323,7 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         t = time.monotonic()
         kept = assign_advantages(samples)
         rows = pack(kept, int(cfg["row_tokens"]), rows_multiple_of=d.world,
-                    zero_last_token=bool(cfg["loss"].get("zero_last_token_advantage", True)),
+                    zero_last_token=bool(cfg["loss"]["zero_last_token_advantage"]),
                     pad_id=0)
         real_rows = int((rows.doc_ids >= 0).any(-1).sum())
         packing = {"rows": real_rows, "rows_padded": len(rows),
@@ -346,7 +332,7 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
 
         # PPO-clip step(s)
         t = time.monotonic()
-        if cfg["optimizer"].get("reset_optimizer_each_iteration"):
+        if cfg["optimizer"]["reset_optimizer_each_iteration"]:
             optimizer = make_optimizer(model, cfg["optimizer"])
         step = optimise(model, optimizer, rows, cfg, d) if kept else {"optimizer_steps": 0, "tokens_trained": 0}
         seconds["train"] = time.monotonic() - t
