@@ -30,22 +30,25 @@ Design:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
+from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict, set_optimizer_state_dict
 
 from deductive.config import ConfigError, derive_seed
-from deductive.settings import training_section
 from deductive.io import atomic_write_json, read_jsonl
 from deductive.progress import Progress
 from deductive.puzzles.formats import Puzzle, load_puzzles
+from deductive.settings import training_section
 from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
 from deductive.training.advantages import assign_advantages
@@ -191,16 +194,85 @@ def _sample(sampler, puzzles: list[Puzzle], k: int, sampling, cfg: dict, d: dist
     return d.broadcast_object(records)
 
 
+class Timer:
+    """Seconds per named phase: `with timer("sample"): ...` (repeated names add up)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.started = time.monotonic()
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        t = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.monotonic() - t
+
+    def total(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass
+class Session:
+    """What one training run holds between iterations: built by `_setup` and `_resume`."""
+
+    config: dict
+    run: str
+    cfg: dict  # the run's merged training settings
+    d: distributed.Dist
+    seed: int
+    model_dir: Path
+    train_file: Path
+    val_file: Path
+    out_dir: Path
+    ckpt_root: Path
+    train_puzzles: list[Puzzle]
+    val_puzzles: list[Puzzle]
+    order: list[int]
+    log: Callable
+    state: dict = field(default_factory=dict)  # iteration, history, best, since_best, ...
+    sampler: object = None  # the live engine (rank 0)
+    model: torch.nn.Module | None = None
+    optimizer: torch.optim.Optimizer | None = None
+    metrics: MetricsFile | None = None
+    wandb: Wandb | None = None
+
+
 def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file: Path, out_dir: Path,
           ckpt_root: Path, make_sampler: Callable | None = None, stop_after: int | None = None,
           log=None) -> dict:
     """Train `run` to completion (or `stop_after` more iterations); returns the summary dict."""
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    make_sampler = make_sampler or _default_sampler
-    cfg = run_config(config, run)
-    model_dir, out_dir, ckpt_root = Path(model_dir), Path(out_dir), Path(ckpt_root)
+    s = _setup(config, run, model_dir=Path(model_dir), train_file=Path(train_file), val_file=Path(val_file),
+               out_dir=Path(out_dir), ckpt_root=Path(ckpt_root),
+               log=log or (lambda msg: print(msg, file=sys.stderr, flush=True)))
+    _resume(s, make_sampler or _default_sampler)
+    _base_evaluation(s)
+    iterations = int(s.cfg["iterations"])
+    first = s.state["iteration"] + 1
+    last = iterations if stop_after is None else min(iterations, s.state["iteration"] + stop_after)
+    progress = Progress(total=iterations, label=f"train {run}", unit="iterations",
+                        already_done=s.state["iteration"], interval=0.0)
+    for it in range(first, last + 1):
+        if s.state["stopped_because"]:
+            break
+        _iteration(s, it)
+        progress.advance()
+    summary = _finish(s)
+    s.log(progress.summary(f"best val reward {summary['best_val_reward']:.4f} at iteration "
+                           f"{summary['best_iteration']} (base {summary['base_val_reward']:.4f}); "
+                           f"stopped: {summary['stopped_because'] or 'not yet'}"))
+    s.wandb.close()
+    if s.sampler is not None:
+        s.sampler.close()
+    distributed.close(s.d)
+    return summary
 
-    # ---- setup: processes, GPUs, data ------------------------------------------------------
+
+def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file: Path, out_dir: Path,
+           ckpt_root: Path, log: Callable) -> Session:
+    """Processes, GPUs and data; every check that can fail before any work."""
+    cfg = run_config(config, run)
     d = distributed.init(cfg["device"])
     try:
         distributed.check_gpus(int(cfg.get("gpus_required", 0)), d.world)
@@ -211,7 +283,6 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
             raise TrainingError(f"missing input {path}")
     seed = derive_seed(config["seed"], "training", run)
     train_puzzles, val_puzzles = load_puzzles(train_file), load_puzzles(val_file)
-    order = data_order(len(train_puzzles), derive_seed(seed, "data-order"))
     per_iter = int(cfg["puzzles_per_iteration"])
     if per_iter > len(train_puzzles):
         raise TrainingError(f"training.puzzles_per_iteration ({per_iter}) exceeds the {len(train_puzzles)} "
@@ -220,30 +291,34 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         raise TrainingError(f"training.row_tokens ({cfg['row_tokens']}) must be >= sampling.engine."
                             f"max_model_len ({cfg['sampling']['engine']['max_model_len']}) so every "
                             "prompt + completion fits one packing row")
-    iterations = int(cfg["iterations"])
-    patience = cfg["patience"]
-    dtype = _dtype(cfg["dtype"])
-    mem = cfg["memory"]
+    return Session(config=config, run=run, cfg=cfg, d=d, seed=seed, model_dir=model_dir, train_file=train_file,
+                   val_file=val_file, out_dir=out_dir, ckpt_root=ckpt_root, train_puzzles=train_puzzles,
+                   val_puzzles=val_puzzles, order=data_order(len(train_puzzles), derive_seed(seed, "data-order")),
+                   log=log)
 
-    # ---- setup: resume point -----------------------------------------------------------------
+
+def _resume(s: Session, make_sampler: Callable) -> None:
+    """The resume point (newest complete checkpoint, or the base model), then the engine (first,
+    so it gets its GPU memory share), the model and the optimiser in the state saved there."""
+    cfg, d, mem = s.cfg, s.d, s.cfg["memory"]
     if d.is_main:
-        removed = ckpt.remove_incomplete(ckpt_root)
+        removed = ckpt.remove_incomplete(s.ckpt_root)
         if removed:
-            log(f"train {run}: removed incomplete checkpoint(s) {', '.join(sorted(removed))}")
+            s.log(f"train {s.run}: removed incomplete checkpoint(s) {', '.join(sorted(removed))}")
     d.barrier()
-    latest = ckpt.latest_complete(ckpt_root)
-    state = ckpt.load_state(latest) if latest else {
-        "run": run, "iteration": 0, "history": [], "best": None, "since_best": 0,
+    latest = ckpt.latest_complete(s.ckpt_root)
+    s.state = ckpt.load_state(latest) if latest else {
+        "run": s.run, "iteration": 0, "history": [], "best": None, "since_best": 0,
         "stopped_because": None, "base_val_reward": None}
-    weights_dir = latest or model_dir
+    weights_dir = latest or s.model_dir
 
-    # ---- setup: the engine (first, so it gets its GPU memory share), model, optimiser ---------
-    sampler = make_sampler(weights_dir, cfg) if d.is_main else None
+    s.sampler = make_sampler(weights_dir, cfg) if d.is_main else None
     d.barrier()
+    dtype = _dtype(cfg["dtype"])
     max_len = max(int(cfg["row_tokens"]), int(cfg["sampling"]["engine"]["max_model_len"]))
-    full = hf_to_tune(load_hf_state_dict(weights_dir), model_dir)
+    full = hf_to_tune(load_hf_state_dict(weights_dir), s.model_dir)
     if d.distributed:
-        model = build_model(model_dir, dtype=dtype, device="meta", max_seq_len=max_len)
+        model = build_model(s.model_dir, dtype=dtype, device="meta", max_seq_len=max_len)
         if mem["activation_checkpointing"]:
             distributed.activation_checkpointing(model)
         distributed.shard(model, cpu_offload=bool(mem["fsdp_cpu_offload"]),
@@ -255,7 +330,7 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
                 if hasattr(m, "rope_init"):
                     m.rope_init()
     else:
-        model = build_model(model_dir, dtype=dtype, device=d.device, max_seq_len=max_len)
+        model = build_model(s.model_dir, dtype=dtype, device=d.device, max_seq_len=max_len)
         model.load_state_dict({k: v.to(dtype) for k, v in full.items()}, strict=True)
         if mem["activation_checkpointing"]:
             distributed.activation_checkpointing(model)
@@ -263,162 +338,154 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
     if mem["compile"]:
         for layer in model.layers:
             layer.compile()
-    optimizer = make_optimizer(model, cfg["optimizer"])
-    from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict, set_optimizer_state_dict
-
+    s.model = model
+    s.optimizer = make_optimizer(model, cfg["optimizer"])
     if latest is not None:
         if not cfg["optimizer"]["reset_optimizer_each_iteration"]:
-            init_adamw_state(optimizer)  # empty moments, so the saved tensors have a place to go
-            template = get_optimizer_state_dict(model, optimizer)
-            set_optimizer_state_dict(model, optimizer, ckpt.load_optimizer(latest, template))
+            init_adamw_state(s.optimizer)  # empty moments, so the saved tensors have a place to go
+            template = get_optimizer_state_dict(model, s.optimizer)
+            set_optimizer_state_dict(model, s.optimizer, ckpt.load_optimizer(latest, template))
         ckpt.load_rng(latest)
-        log(f"train {run}: resuming after iteration {state['iteration']} from {latest}")
+        s.log(f"train {s.run}: resuming after iteration {s.state['iteration']} from {latest}")
     else:
-        _seed_everything(seed)
+        _seed_everything(s.seed)
 
-    metrics = MetricsFile(out_dir / "metrics.jsonl")
+    s.metrics = MetricsFile(s.out_dir / "metrics.jsonl")
     if d.is_main:
-        metrics.reconcile(state["history"], state["iteration"])
-    wandb = Wandb((config.get("logging") or {}).get("wandb") or {}, run, cfg, enabled=d.is_main)
+        s.metrics.reconcile(s.state["history"], s.state["iteration"])
+    s.wandb = Wandb((s.config.get("logging") or {}).get("wandb") or {}, s.run, cfg, enabled=d.is_main)
 
-    # ---- iteration 0: the base model's validation reward -------------------------------------
-    base_file = ckpt_root / "base_eval.json"
-    if state["base_val_reward"] is None:
-        base = None
-        if base_file.is_file():
-            base = json.loads(base_file.read_text(encoding="utf-8"))
-        if base is None:
-            t0 = time.monotonic()
-            val = _sample(sampler, val_puzzles, int(cfg["val_samples_per_puzzle"]),
-                          _sampling(cfg, seed, "val", 0), cfg, d)
-            base = dict(reward_stats(val, "val"), iteration=0, seconds=round(time.monotonic() - t0, 3))
-            if d.is_main:
-                atomic_write_json(base_file, base)
-        state["base_val_reward"] = base["val_reward_mean"]
-        state["best"] = {"iteration": 0, "val_reward": base["val_reward_mean"]}
-        log(f"train {run}: base val reward {base['val_reward_mean']:.4f}")
 
-    # ---- the iterations --------------------------------------------------------------------
-    first = state["iteration"] + 1
-    last = iterations if stop_after is None else min(iterations, state["iteration"] + stop_after)
-    progress = Progress(total=iterations, label=f"train {run}", unit="iterations",
-                        already_done=state["iteration"], interval=0.0)
-    for it in range(first, last + 1):
-        if state["stopped_because"]:
-            break
-        seconds: dict[str, float] = {}
-        t_start = time.monotonic()
+def _base_evaluation(s: Session) -> None:
+    """Iteration 0: the base model's validation reward (kept beside the checkpoints)."""
+    if s.state["base_val_reward"] is not None:
+        return
+    base_file = s.ckpt_root / "base_eval.json"
+    base = json.loads(base_file.read_text(encoding="utf-8")) if base_file.is_file() else None
+    if base is None:
+        t0 = time.monotonic()
+        val = _sample(s.sampler, s.val_puzzles, int(s.cfg["val_samples_per_puzzle"]),
+                      _sampling(s.cfg, s.seed, "val", 0), s.cfg, s.d)
+        base = dict(reward_stats(val, "val"), iteration=0, seconds=round(time.monotonic() - t0, 3))
+        if s.d.is_main:
+            atomic_write_json(base_file, base)
+    s.state["base_val_reward"] = base["val_reward_mean"]
+    s.state["best"] = {"iteration": 0, "val_reward": base["val_reward_mean"]}
+    s.log(f"train {s.run}: base val reward {base['val_reward_mean']:.4f}")
 
-        # sample + grade (the Sampler grades each completion) with the current weights
-        t = time.monotonic()
-        puzzles = iteration_puzzles(train_puzzles, order, it, per_iter)
-        samples = _sample(sampler, puzzles, int(cfg["samples_per_puzzle"]),
-                          _sampling(cfg, seed, "train", it), cfg, d)
-        seconds["sample"] = time.monotonic() - t
-        sleep = bool(cfg["sleep_engine_while_training"]) and d.is_main
-        if sleep:  # give the GPU memory of the engine's weights and KV cache to the trainer
-            sampler.sleep()
 
-        # advantages, drop zero-advantage completions, pack
-        t = time.monotonic()
+def _iteration(s: Session, it: int) -> dict:
+    """One iteration: sample + grade, advantages, pack, step, weights to the engine, validate,
+    bookkeeping, checkpoint. Returns its metrics record (also appended to metrics.jsonl)."""
+    cfg, d = s.cfg, s.d
+    timer = Timer()
+    with timer("sample"):  # the Sampler grades each completion, with the current weights
+        puzzles = iteration_puzzles(s.train_puzzles, s.order, it, int(cfg["puzzles_per_iteration"]))
+        samples = _sample(s.sampler, puzzles, int(cfg["samples_per_puzzle"]),
+                          _sampling(cfg, s.seed, "train", it), cfg, d)
+    sleep = bool(cfg["sleep_engine_while_training"]) and d.is_main
+    if sleep:  # give the GPU memory of the engine's weights and KV cache to the trainer
+        s.sampler.sleep()
+
+    with timer("pack"):  # advantages, drop zero-advantage completions, pack
         kept = assign_advantages(samples)
         rows = pack(kept, int(cfg["row_tokens"]), rows_multiple_of=d.world,
-                    zero_last_token=bool(cfg["loss"]["zero_last_token_advantage"]),
-                    pad_id=0)
+                    zero_last_token=bool(cfg["loss"]["zero_last_token_advantage"]), pad_id=0)
         real_rows = int((rows.doc_ids >= 0).any(-1).sum())
         packing = {"rows": real_rows, "rows_padded": len(rows),
                    "packing_efficiency": rows.real_tokens / max(1, real_rows * rows.tokens.shape[1])}
-        seconds["pack"] = time.monotonic() - t
 
-        # PPO-clip step(s)
-        t = time.monotonic()
+    with timer("train"):  # PPO-clip step(s)
         if cfg["optimizer"]["reset_optimizer_each_iteration"]:
-            optimizer = make_optimizer(model, cfg["optimizer"])
-        step = optimise(model, optimizer, rows, cfg, d) if kept else {"optimizer_steps": 0, "tokens_trained": 0}
-        seconds["train"] = time.monotonic() - t
+            s.optimizer = make_optimizer(s.model, cfg["optimizer"])
+        step = optimise(s.model, s.optimizer, rows, cfg, d) if kept else {"optimizer_steps": 0, "tokens_trained": 0}
 
-        # hand the new weights to the live engine
-        t = time.monotonic()
-        hf_state = tune_to_hf(distributed.full_state(model, d), model_dir)  # collective under FSDP
+    with timer("weights"):  # hand the new weights to the live engine
+        hf_state = tune_to_hf(distributed.full_state(s.model, d), s.model_dir)  # collective under FSDP
         if sleep:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
-            sampler.wake_up()
+            s.sampler.wake_up()
         if d.is_main and kept:  # unchanged weights need no hand-off
-            sampler.load_weights(engine_state(hf_state, model_dir))
-        seconds["weights"] = time.monotonic() - t
+            s.sampler.load_weights(engine_state(hf_state, s.model_dir))
 
-        # evaluate on the val split
-        t = time.monotonic()
-        val = _sample(sampler, val_puzzles, int(cfg["val_samples_per_puzzle"]),
-                      _sampling(cfg, seed, "val", it), cfg, d)
-        seconds["eval"] = time.monotonic() - t
+    with timer("eval"):  # validate
+        val = _sample(s.sampler, s.val_puzzles, int(cfg["val_samples_per_puzzle"]),
+                      _sampling(cfg, s.seed, "val", it), cfg, d)
 
-        # bookkeeping: best, patience, stop
-        val_reward = reward_stats(val, "val")["val_reward_mean"]
-        if val_reward > state["best"]["val_reward"]:
-            state["best"] = {"iteration": it, "val_reward": val_reward}
-            state["since_best"] = 0
-        else:
-            state["since_best"] += 1
-        if patience is not None and state["since_best"] >= int(patience):
-            state["stopped_because"] = f"patience ({patience} evaluations without improvement)"
-        seconds["total"] = time.monotonic() - t_start
-        record = iteration_record(it, samples=samples, kept=len(kept), packing=packing, step=step,
-                                  val_samples=val, seconds=seconds,
-                                  lr=float(optimizer.param_groups[0]["lr"]))
-        state["iteration"] = it
-        state["history"] = state["history"] + [record]
+    val_reward = _bookkeeping(s, it, reward_stats(val, "val")["val_reward_mean"])
+    seconds = dict(timer.seconds, total=timer.total())
+    record = iteration_record(it, samples=samples, kept=len(kept), packing=packing, step=step,
+                              val_samples=val, seconds=seconds, lr=float(s.optimizer.param_groups[0]["lr"]))
+    s.state["iteration"] = it
+    s.state["history"] = s.state["history"] + [record]
 
-        # checkpoint (atomic), keep latest + best
-        t = time.monotonic()
-        ckpt.save(ckpt_root, it, hf_state=hf_state, base_model_dir=model_dir,
-                  optimizer_state=get_optimizer_state_dict(model, optimizer), state=state,
-                  rank=d.rank, barrier=d.barrier)
-        if d.is_main:
-            keep = {it} | ({state["best"]["iteration"]} if state["best"]["iteration"] > 0 else set())
-            ckpt.prune(ckpt_root, keep)
-            atomic_write_json(ckpt_root / "best.json", dict(state["best"], path=str(
-                ckpt.iter_dir(ckpt_root, state["best"]["iteration"]) if state["best"]["iteration"]
-                else model_dir)))
-        record["seconds"]["checkpoint"] = round(time.monotonic() - t, 4)
-        record["seconds"]["overhead"] = round(record["seconds"]["overhead"] + record["seconds"]["checkpoint"], 4)
-        record["seconds"]["total"] = round(record["seconds"]["total"] + record["seconds"]["checkpoint"], 4)
-        if d.is_main:
-            metrics.append(record)
-            wandb.log(record)
-        progress.advance()
-        log(f"train {run}: iteration {it}: train reward {record['train_reward_mean']:.3f}, "
-            f"val reward {val_reward:.3f}, kept {len(kept)}/{len(samples)}, "
-            f"{record['seconds']['total']:.1f}s (overhead {record['seconds']['overhead']:.1f}s)")
+    checkpoint_seconds = _checkpoint(s, it, hf_state)
+    record["seconds"]["checkpoint"] = round(checkpoint_seconds, 4)
+    record["seconds"]["overhead"] = round(record["seconds"]["overhead"] + record["seconds"]["checkpoint"], 4)
+    record["seconds"]["total"] = round(record["seconds"]["total"] + record["seconds"]["checkpoint"], 4)
+    if d.is_main:
+        s.metrics.append(record)
+        s.wandb.log(record)
+    s.log(f"train {s.run}: iteration {it}: train reward {record['train_reward_mean']:.3f}, "
+          f"val reward {val_reward:.3f}, kept {len(kept)}/{len(samples)}, "
+          f"{record['seconds']['total']:.1f}s (overhead {record['seconds']['overhead']:.1f}s)")
+    return record
 
-    # ---- summary ---------------------------------------------------------------------------
+
+def _bookkeeping(s: Session, it: int, val_reward: float) -> float:
+    """Best iteration, patience and the stop reason after iteration `it`'s validation."""
+    state, patience = s.state, s.cfg["patience"]
+    if val_reward > state["best"]["val_reward"]:
+        state["best"] = {"iteration": it, "val_reward": val_reward}
+        state["since_best"] = 0
+    else:
+        state["since_best"] += 1
+    if patience is not None and state["since_best"] >= int(patience):
+        state["stopped_because"] = f"patience ({patience} evaluations without improvement)"
+    return val_reward
+
+
+def _checkpoint(s: Session, it: int, hf_state: dict) -> float:
+    """Save iteration `it` atomically, keep the latest and the best; returns the seconds taken."""
+    t = time.monotonic()
+    d, state = s.d, s.state
+    ckpt.save(s.ckpt_root, it, hf_state=hf_state, base_model_dir=s.model_dir,
+              optimizer_state=get_optimizer_state_dict(s.model, s.optimizer), state=state,
+              rank=d.rank, barrier=d.barrier)
+    if d.is_main:
+        keep = {it} | ({state["best"]["iteration"]} if state["best"]["iteration"] > 0 else set())
+        ckpt.prune(s.ckpt_root, keep)
+        atomic_write_json(s.ckpt_root / "best.json", dict(state["best"], path=str(
+            ckpt.iter_dir(s.ckpt_root, state["best"]["iteration"]) if state["best"]["iteration"]
+            else s.model_dir)))
+    return time.monotonic() - t
+
+
+def _finish(s: Session) -> dict:
+    """The run's summary; written (with provenance) once the run is done."""
+    state, iterations = s.state, int(s.cfg["iterations"])
     done = state["iteration"] >= iterations or bool(state["stopped_because"])
     stopped = state["stopped_because"] or ("iterations" if state["iteration"] >= iterations else None)
     best_it = state["best"]["iteration"]
     summary = {
-        "run": run, "model": cfg["model"], "base_model_dir": str(model_dir),
+        "run": s.run, "model": s.cfg["model"], "base_model_dir": str(s.model_dir),
         "best_iteration": best_it, "best_val_reward": state["best"]["val_reward"],
         "base_val_reward": state["base_val_reward"], "iterations_done": state["iteration"],
         "stopped_because": stopped,
-        "checkpoint_best": str(ckpt.iter_dir(ckpt_root, best_it) if best_it else model_dir),
-        "checkpoint_latest": str(ckpt.iter_dir(ckpt_root, state["iteration"])) if state["iteration"] else None,
+        "checkpoint_best": str(ckpt.iter_dir(s.ckpt_root, best_it) if best_it else s.model_dir),
+        "checkpoint_latest": str(ckpt.iter_dir(s.ckpt_root, state["iteration"])) if state["iteration"] else None,
     }
-    if d.is_main and done:
+    if s.d.is_main and done:
         from deductive.provenance import provenance
 
-        records = read_jsonl(out_dir / "metrics.jsonl") if (out_dir / "metrics.jsonl").exists() else []
+        metrics_path = s.out_dir / "metrics.jsonl"
+        records = read_jsonl(metrics_path) if metrics_path.exists() else []
         overheads = [r["seconds"]["overhead"] for r in records if r.get("seconds")]
         summary["mean_overhead_seconds"] = float(np.mean(overheads)) if overheads else None
-        summary["provenance"] = provenance(profile=config["profile"], config=config, model=cfg["model"],
-                                           inputs={"train": train_file, "val": val_file,
-                                                   "model_config": model_dir / "config.json"},
-                                           world_size=d.world)
-        atomic_write_json(out_dir / "summary.json", summary)
-    log(progress.summary(f"best val reward {summary['best_val_reward']:.4f} at iteration {best_it} "
-                         f"(base {summary['base_val_reward']:.4f}); stopped: {stopped or 'not yet'}"))
-    wandb.close()
-    if sampler is not None:
-        sampler.close()
-    distributed.close(d)
+        summary["provenance"] = provenance(profile=s.config["profile"], config=s.config, model=s.cfg["model"],
+                                           inputs={"train": s.train_file, "val": s.val_file,
+                                                   "model_config": s.model_dir / "config.json"},
+                                           world_size=s.d.world)
+        atomic_write_json(s.out_dir / "summary.json", summary)
     return summary
