@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deductive.evaluation import published
+from deductive.evaluation import summary as eval_summary
 from deductive.io import file_sha256, read_jsonl
 
 MEASURED = "measured"
@@ -139,13 +140,16 @@ def load_published(results: Path, inputs: Inputs) -> list[Point]:
 
 def eval_summary_paths(profile_dir: Path, split: str) -> list[Path]:
     """results/<profile>/eval/*/<split>.summary.json, sorted by entry name."""
-    return sorted((profile_dir / "eval").glob(f"*/{split}.summary.json"))
+    return eval_summary.summary_paths(profile_dir / "eval", split)
 
 
 def load_measured(profile_dir: Path, split: str, inputs: Inputs) -> list[Point]:
     points = []
     for path in eval_summary_paths(profile_dir, split):
-        data = _read_json(path)
+        try:
+            data = eval_summary.read_summary(path)
+        except ValueError as exc:
+            raise FigureInputError(str(exc)) from None
         for key in ("entry", "accuracy"):
             if key not in data:
                 raise FigureInputError(f"{path}: missing key '{key}'")
