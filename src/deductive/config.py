@@ -276,4 +276,5 @@ def derive_seed(master: int, *names: Any) -> int:
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    """One line, sorted keys: the text a job's resolved config file holds (without its newline)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
