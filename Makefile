@@ -12,7 +12,7 @@ SNAKEMAKE   := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/src
 export WANDB_MODE ?= disabled
 
-.PHONY: help setup test smoke figures report reproduce bench citation clean
+.PHONY: help setup test smoke learn figures report reproduce bench citation clean
 
 help:  ## List the targets
 	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
@@ -41,6 +41,9 @@ test: $(STAMP)  ## Run the test suite (CPU)
 
 smoke: $(STAMP)  ## Whole DAG on CPU with small models (profile smoke; reruns every stage)
 	$(SNAKEMAKE) --profile workflow/profiles/smoke --forceall
+
+learn: $(STAMP)  ## GRPO that learns on CPU: SmolLM2-135M on easy puzzles (profile learn, ~1 h on 2 cores)
+	$(SNAKEMAKE) --profile workflow/profiles/learn
 
 figures: $(STAMP)  ## Re-render figures and tables from committed results/ (no GPU, no training)
 	$(PY) scripts/make_figures.py --results results --out figures

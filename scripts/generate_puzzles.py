@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="range of the 'players' size parameter, MIN:MAX (default 1:6)")
     parser.add_argument("--shape", type=_shape, default=None,
                         help="fixed SUSPECTS,WEAPONS,ROOMS,TIMES instead of drawn sizes")
+    parser.add_argument("--max-questions", type=int, default=8,
+                        help="questions per puzzle at most: main ones always, bonus ones fill up (default 8)")
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: all cores)")
     parser.add_argument("--id-prefix", type=_id_prefix, default="puzzle",
                         help='puzzle ids are "<prefix>-<index:05d>" (default "puzzle")')
@@ -79,12 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--count must be at least 1, got {args.count}")
     if args.seed < 0:
         parser.error(f"--seed must be non-negative, got {args.seed}")
+    if not 1 <= args.max_questions <= 8:
+        parser.error(f"--max-questions must be 1 to 8, got {args.max_questions}")
     if args.workers < 0:
         parser.error(f"--workers must be 0 (all cores) or more, got {args.workers}")
     # A cancelled run (SIGTERM, e.g. from Snakemake) stops its workers and keeps the partial file.
     signal.signal(signal.SIGTERM, _stop)
     run = RunArgs(count=args.count, seed=args.seed, players=args.players, shape=args.shape,
-                  id_prefix=args.id_prefix)
+                  id_prefix=args.id_prefix, max_questions=args.max_questions)
     try:
         write_puzzles(args.out, run, workers=args.workers)
     except (RunError, NoMurder, GenerationError, OSError) as exc:

@@ -37,15 +37,20 @@ class SyntheticReward:
 
 # smollm2-135m (Llama, tied embeddings) caught vLLM keeping a stale tied LM head after reload
 # (see deductive.training.tune_model.engine_state): ratio mean 1.0075 and 12.5% clipped without the fix.
-@pytest.mark.parametrize("name", ["tiny-qwen2", "smollm2-135m"])
-def test_two_iterations_through_vllm_hand_weights_to_the_live_engine(tmp_path, name):
+# At temperature 0.7 the sampler records log-probs of softmax(logits / 0.7) (vLLM's processed
+# log-probs) and the trainer divides its logits by 0.7: the ratio stays 1 (with raw log-probs on
+# one side it would not: see test_rollout's temperature test).
+@pytest.mark.parametrize("name,temperature", [("tiny-qwen2", 1.0), ("smollm2-135m", 1.0),
+                                              ("tiny-qwen2", 0.7), ("smollm2-135m", 0.7)])
+def test_two_iterations_through_vllm_hand_weights_to_the_live_engine(tmp_path, name, temperature):
     model_dir = ROOT / "models" / name
     prepare_model(name, load_config("smoke")["models"][name], model_dir)
     config = tiny_config(iterations=2, rows_per_device_per_step=64, samples_per_puzzle=4,
                          puzzles_per_iteration=2, val_samples_per_puzzle=1, row_tokens=512)
     config["models"][name] = load_config("smoke")["models"][name]
     config["training"]["runs"] = {"tiny": {"model": name, "gpus_required": 0}}
-    config["training"]["sampling"] = {"max_tokens": 8, "engine": {"max_model_len": 512, "dtype": "float32"}}
+    config["training"]["sampling"] = {"max_tokens": 8, "temperature": temperature,
+                                      "engine": {"max_model_len": 512, "dtype": "float32"}}
     config["training"]["optimizer"]["lr"] = 1e-3
     engines = []
 

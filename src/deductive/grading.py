@@ -143,6 +143,14 @@ class GradeDetails:
     score: float
     letters: dict[str, LetterGrade] = field(default_factory=dict)
 
+    @property
+    def answered_share(self) -> float:
+        """Share of the letters the completion gives an answer for, right or wrong (1.0 = a
+        complete answer block): how much of a score is format and how much is deduction."""
+        if not self.letters:
+            return 0.0
+        return sum(v.answer is not None for v in self.letters.values()) / len(self.letters)
+
     def to_dict(self) -> dict:
         return {"mode": self.mode, "score": self.score,
                 "letters": {k: {"expected": v.expected, "answer": v.answer, "correct": v.correct}

@@ -14,8 +14,11 @@ rule puzzles:
     params:
         n=lambda wc: config["puzzles"]["splits"][wc.split],
         seed=lambda wc: split_seed(wc.split),
-        players=":".join(map(str, config["puzzles"].get("players", [1, 6]))),
-        workers=config["puzzles"].get("workers", 0),
+        players=":".join(map(str, config["puzzles"]["players"])),
+        workers=config["puzzles"]["workers"],
+        shape=(f" --shape {','.join(map(str, config['puzzles']['shape']))}"
+               if config["puzzles"].get("shape") else ""),
+        max_questions=config["puzzles"]["max_questions"],
     wildcard_constraints:
         split="|".join(PUZZLE_SPLITS),
     threads: workflow.cores
@@ -23,7 +26,8 @@ rule puzzles:
         f"{RESULTS}/logs/puzzles-{{split}}.log",
     shell:
         "{PY} scripts/generate_puzzles.py --count {params.n} --seed {params.seed}"
-        " --id-prefix {wildcards.split} --players {params.players} --workers {params.workers}"
+        " --id-prefix {wildcards.split} --players {params.players}{params.shape}"
+        " --max-questions {params.max_questions} --workers {params.workers}"
         " --out {output} 2> >(tee {log} >&2)"
 
 

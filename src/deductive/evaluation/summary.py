@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Sequence
 
 from deductive.evaluation import bootstrap
+from deductive.evaluation.chance import chance_if_parsable
 from deductive.evaluation.cost import throughput_cost, token_cost
+from deductive.grading import grade_details
 from deductive.pricing import HardwarePrice, TokenPrice
 from deductive.puzzles.formats import Puzzle
 
@@ -83,6 +85,7 @@ def summarize(*, entry: str, kind: str, model: str, split: str, puzzles: Sequenc
     basis = (f"tokens: own mean prompt/completion tokens x '{token_price.key}' "
              f"(${token_price.usd_per_m_input}/M in, ${token_price.usd_per_m_output}/M out, "
              f"{token_price.kind}, {token_price.date})")
+    answers = answer_format(ordered, puzzles, grader_mode)
     summary = {
         "entry": entry,
         "kind": kind,
@@ -95,6 +98,9 @@ def summarize(*, entry: str, kind: str, model: str, split: str, puzzles: Sequenc
         "ci95": [lo, hi],
         "ci": {"method": "clustered percentile bootstrap over puzzles (samples kept together)",
                "confidence": confidence, "replicates": replicates, "seed": bootstrap_seed},
+        # exact expected reward of uniformly random answers from each puzzle's own lists
+        "chance_reward": chance_if_parsable(puzzles),
+        **answers,
         "mean_prompt_tokens": cost["mean_prompt_tokens"],
         "mean_completion_tokens": cost["mean_completion_tokens"],
         "usd_per_puzzle": cost["usd_per_puzzle"],
@@ -115,6 +121,19 @@ def summarize(*, entry: str, kind: str, model: str, split: str, puzzles: Sequenc
     if extra:
         summary.update(extra)
     return summary
+
+
+def answer_format(records: Sequence[dict], puzzles: Sequence[Puzzle], grader_mode: str) -> dict:
+    """How much of the accuracy is format and how much deduction: the share of completions with a
+    complete answer block (an answer, right or wrong, for every question, as the grader reads
+    it), the mean share of questions answered, and the accuracy over complete blocks only."""
+    solutions = {p.id: p.solution for p in puzzles}
+    answered = [grade_details(r.get("text") or "", solutions[r["puzzle_id"]], grader_mode).answered_share
+                for r in records]
+    complete = [float(r["reward"]) for r, a in zip(records, answered) if a >= 1.0]
+    return {"complete_answer_share": sum(a >= 1.0 for a in answered) / len(answered) if answered else None,
+            "answered_share": sum(answered) / len(answered) if answered else None,
+            "accuracy_when_complete": sum(complete) / len(complete) if complete else None}
 
 
 def _count(records: Sequence[dict], key: str) -> dict[str, int]:

@@ -18,7 +18,8 @@ from deductive.io import atomic_write_text
 KIND_ORDER = {"base": 0, "trained": 1, "api": 2}
 
 ACCURACY_COLUMNS = ("source", "entry", "kind", "model", "split", "n_puzzles", "samples_per_puzzle", "accuracy",
-                    "ci95_lo", "ci95_hi", "solved_share", "mean_prompt_tokens", "mean_completion_tokens",
+                    "ci95_lo", "ci95_hi", "chance_reward", "complete_answer_share", "accuracy_when_complete",
+                    "solved_share", "mean_prompt_tokens", "mean_completion_tokens",
                     "usd_per_puzzle", "usd_per_puzzle_throughput", "price_basis", "grader_mode",
                     "published_key", "stand_in", "note")
 COMPARISON_COLUMNS = ("entry", "published_key", "split", "n_puzzles", "samples_per_puzzle", "stand_in",
@@ -52,6 +53,8 @@ def accuracy_rows(summaries: list[dict], skipped: list[dict], published: dict[st
             "source": measured_label, "entry": s["entry"], "kind": s["kind"], "model": s["model"],
             "split": s["split"], "n_puzzles": s["n_puzzles"], "samples_per_puzzle": s["samples_per_puzzle"],
             "accuracy": s["accuracy"], "ci95_lo": s["ci95"][0], "ci95_hi": s["ci95"][1],
+            "chance_reward": s.get("chance_reward"), "complete_answer_share": s.get("complete_answer_share"),
+            "accuracy_when_complete": s.get("accuracy_when_complete"),
             "solved_share": s["solved_share"], "mean_prompt_tokens": s["mean_prompt_tokens"],
             "mean_completion_tokens": s["mean_completion_tokens"], "usd_per_puzzle": s["usd_per_puzzle"],
             "usd_per_puzzle_throughput": s.get("usd_per_puzzle_throughput"), "price_basis": s["price_basis"],
@@ -67,7 +70,8 @@ def accuracy_rows(summaries: list[dict], skipped: list[dict], published: dict[st
         rows.append({
             "source": "published", "entry": key, "kind": "published", "model": p["label"], "split": p["split"],
             "n_puzzles": p["n_puzzles"], "samples_per_puzzle": p["samples_per_puzzle"], "accuracy": p["accuracy"],
-            "ci95_lo": None, "ci95_hi": None, "solved_share": None, "mean_prompt_tokens": p["mean_prompt_tokens"],
+            "ci95_lo": None, "ci95_hi": None, "chance_reward": None, "complete_answer_share": None,
+            "accuracy_when_complete": None, "solved_share": None, "mean_prompt_tokens": p["mean_prompt_tokens"],
             "mean_completion_tokens": p["mean_completion_tokens"], "usd_per_puzzle": p["usd_per_puzzle"],
             "usd_per_puzzle_throughput": None,
             "price_basis": f"published ({p['source_date']}); ${p['usd_per_m_input']}/M in, ${p['usd_per_m_output']}/M out",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
@@ -96,6 +97,9 @@ def _chart(ctx: Context, groups, split: str):
             ax.bar(x + off, max(p.accuracy, ZERO_MARK), width * 0.92, color=colour, yerr=err,
                    capsize=3, error_kw={"lw": 1, "ecolor": "0.2"})
             high = max(p.accuracy, ZERO_MARK, p.ci95[1] if p.ci95 else 0.0)
+            if p.chance is not None:  # chance on this bar's own puzzles
+                ax.hlines(p.chance, x + off - width * 0.5, x + off + width * 0.5, colors=style.CHANCE,
+                          linestyles="-.", lw=1.2, zorder=3)
             ax.annotate(f"{p.accuracy:.1%}", (x + off, high), xytext=(0, 3), textcoords="offset points",
                         ha="center", va="bottom", fontsize=7)
             bar_x.append(x + off)
@@ -116,8 +120,11 @@ def _chart(ctx: Context, groups, split: str):
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylabel(f"accuracy on split '{split}'\n({style.MEASURED_LABEL})")
     kinds = [k for k in ("base", "trained", "api") if any(p.kind == k for _, m in groups for p in m)]
-    fig.legend(handles=[Patch(color=style.KIND_COLOURS[k], label=k) for k in kinds], loc="lower center",
-               ncol=len(kinds), frameon=False)
+    handles = [Patch(color=style.KIND_COLOURS[k], label=k) for k in kinds]
+    if any(p.chance is not None for _, m in groups for p in m):
+        handles.append(Line2D([], [], ls="-.", lw=1.2, color=style.CHANCE,
+                              label="chance (uniformly random answers)"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
     ax.set_title(f"{TITLE}\nprofile {ctx.profile}, split '{split}', measured here", fontsize=9)
     ax.grid(axis="x", visible=False)
     fig.tight_layout(rect=(0, 0.3 / FIG_HEIGHT, 1, 1))
@@ -140,6 +147,9 @@ def render(ctx: Context) -> Rendered | None:
         "evaluation summaries (clustered bootstrap over puzzles). Bars of a base model and of the "
         "runs trained from it stand side by side, each named by its evaluation entry under the bar; "
         "a 0% result shows as a thin sliver on the axis."
+        + (" The dash-dotted mark on each bar is chance on the same puzzles: the exact expected "
+           "accuracy of answering every question with a uniformly random option from the puzzle's "
+           "own list." if any(p.chance is not None for p in points) else "")
         + (" Smoke profile: small stand-in models (random weights or 135M parameters), which "
            "checks the pipeline, not the paper's claim." if any(p.stand_in for p in points) else "")
     )

@@ -41,6 +41,8 @@ class Point:
     model: str | None = None
     published_key: str | None = None  # the published row this result reproduces
     stand_in: bool = False  # a small model standing in for the published one (smoke)
+    chance: float | None = None  # expected accuracy of uniformly random answers on the same puzzles
+    complete_answer_share: float | None = None  # completions answering every question
 
 
 @dataclass
@@ -160,7 +162,10 @@ def load_measured(profile_dir: Path, split: str, inputs: Inputs) -> list[Point]:
                             usd_per_puzzle=_float(data.get("usd_per_puzzle"), str(path)),
                             source=MEASURED, kind=data.get("kind"), ci95=ci95,
                             split=data.get("split", split), model=data.get("model"),
-                            published_key=data.get("published_key"), stand_in=bool(data.get("stand_in"))))
+                            published_key=data.get("published_key"), stand_in=bool(data.get("stand_in")),
+                            chance=_float(data.get("chance_reward"), f"{path}: chance_reward"),
+                            complete_answer_share=_float(data.get("complete_answer_share"),
+                                                         f"{path}: complete_answer_share")))
     return points
 
 
@@ -182,6 +187,7 @@ class Run:
     base_value: float | None  # the base model's level on the same validation split
     best_iteration: int | None
     metric: str = VAL_METRIC
+    chance_value: float | None = None  # uniformly random answers on the same validation split
 
 
 def training_run_dirs(profile_dir: Path) -> list[Path]:
@@ -219,7 +225,9 @@ def load_runs(profile_dir: Path, inputs: Inputs) -> list[Run]:
         iterations = sorted(by_iteration)
         runs.append(Run(name=summary.get("run", run_dir.name), model=summary.get("model"),
                         iterations=iterations, values=[by_iteration[i] for i in iterations],
-                        base_value=base, best_iteration=summary.get("best_iteration")))
+                        base_value=base, best_iteration=summary.get("best_iteration"),
+                        chance_value=_float(summary.get("val_chance_reward"),
+                                            f"{summary_path}: val_chance_reward")))
     return runs
 
 

@@ -24,6 +24,7 @@ PUBLISHED = "#7F7F7F"
 KIND_COLOURS = {"base": "#56B4E9", "trained": "#0072B2", "api": "#E69F00"}
 FRONTIER = "#009E73"
 REFERENCE = "#D55E00"
+CHANCE = "#CC79A7"  # chance level: uniformly random answers
 
 MEASURED_LABEL = "measured here"
 PUBLISHED_LABEL = "published"

@@ -53,7 +53,7 @@ def grid_shape(n: int) -> tuple[int, int]:
     return math.ceil(n / columns), columns
 
 
-def legend_handles(frontier: tuple[str, float, str] | None) -> list[Line2D]:
+def legend_handles(frontier: tuple[str, float, str] | None, chance: bool = False) -> list[Line2D]:
     """The shared legend: the same styles as every panel draws."""
     colour = style.KIND_COLOURS["trained"]
     handles = [
@@ -63,6 +63,9 @@ def legend_handles(frontier: tuple[str, float, str] | None) -> list[Line2D]:
         Line2D([], [], ls="none", marker="*", ms=9, color=colour, label="smoothed peak"),
         Line2D([], [], ls="--", lw=1, color=style.KIND_COLOURS["base"], label="base model level"),
     ]
+    if chance:
+        handles.append(Line2D([], [], ls="-.", lw=1, color=style.CHANCE,
+                              label="chance (uniformly random answers)"))
     if frontier is not None:
         label, acc, where = frontier
         handles.append(Line2D([], [], ls=":", lw=1.2, color=style.REFERENCE,
@@ -91,6 +94,8 @@ def render(ctx: Context) -> Rendered | None:
         ax.plot([run.iterations[peak]], [smoothed[peak]], "*", ms=9, color=colour, clip_on=False)
         if run.base_value is not None:
             ax.axhline(run.base_value, ls="--", lw=1, color=style.KIND_COLOURS["base"])
+        if run.chance_value is not None:
+            ax.axhline(run.chance_value, ls="-.", lw=1, color=style.CHANCE)
         if frontier is not None:
             ax.axhline(frontier[1], ls=":", lw=1.2, color=style.REFERENCE)
         name = run.name + (f" ({run.model})" if run.model and run.model != run.name else "")
@@ -105,7 +110,8 @@ def render(ctx: Context) -> Rendered | None:
         ax.set_visible(False)
     for row in axes:
         row[0].set_ylabel(Y_LABEL)
-    handles = legend_handles(frontier)
+    has_chance = any(r.chance_value is not None for r in runs)
+    handles = legend_handles(frontier, chance=has_chance)
     # three legend columns under two or more panels, two under one (so the legend fits)
     fig.legend(handles=handles, loc="outside lower center", ncol=3 if columns > 1 else 2, frameon=False)
     fig.suptitle(f"{TITLE} (profile {ctx.profile}, {MEASURED} here)")
@@ -116,7 +122,10 @@ def render(ctx: Context) -> Rendered | None:
         f"split; iteration 0 is the base model (`base_val_reward` of the run's summary). Points "
         f"are raw values, the line is exponentially smoothed with weight {weight:g} "
         f"(s_t = w s_(t-1) + (1 - w) x_t), the star marks its peak. Dashed: the base model's "
-        f"level on the same split. Dotted: the most accurate frontier API model"
+        f"level on the same split. "
+        + ("Dash-dotted: chance, the exact expected reward of answering every question with a "
+           "uniformly random option from the puzzle's own list, on the same split. " if has_chance else "")
+        + "Dotted: the most accurate frontier API model"
         + (f" ({frontier[2]}; a different puzzle set than the curve)" if frontier else " (none available)")
         + ". The checkpoint is selected on `val`; held-out results are in the accuracy figure."
     )

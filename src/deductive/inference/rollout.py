@@ -18,10 +18,13 @@ What it guarantees:
   samples, and the same tokens for the same seed whatever the batch (vLLM's per-request
   generator).
 - Logprobs: `logprobs=0` returns exactly the sampled token's logprob; the engine runs with
-  `logprobs_mode="raw_logprobs"`, i.e. log-softmax of the model's raw logits (before
-  temperature/top-p/penalties). At temperature 1 without top-p/top-k that is the sampling
-  distribution itself, which is what the PPO ratio needs (tests/test_rollout.py compares it
-  with a transformers forward pass).
+  `logprobs_mode="processed_logprobs"`, i.e. the log-probability under the distribution the
+  token was actually drawn from (logits divided by the temperature, then any top-k/top-p/min-p
+  truncation). That is what the PPO ratio needs: the trainer computes log-softmax(logits / T)
+  (`deductive.training.packing.packed_logprobs`), and training refuses truncation
+  (`check_trainable_sampling`), so both sides describe the same distribution at any
+  temperature. At temperature 1 it equals the raw log-softmax (tests/test_rollout.py compares
+  it with a transformers forward pass).
 - Early abort (method.md section 3): e = decay * e + (1 - decay) * logprob, from e = 0; the
   completion stops at the first token where e < threshold or e is NaN. The engine is driven
   step by step (`LLMEngine.add_request` / `step` with delta outputs) and the request is
@@ -55,7 +58,7 @@ from deductive.io import JsonlAppender, iter_jsonl
 from deductive.progress import Progress
 from deductive.puzzles.formats import Puzzle
 
-LOGPROBS_MODE = "raw_logprobs"
+LOGPROBS_MODE = "processed_logprobs"
 
 
 class RolloutError(RuntimeError):
@@ -130,6 +133,29 @@ class SamplingConfig:
 
     def sample_seed(self, puzzle_id: str, sample_index: int) -> int:
         return derive_seed(self.seed, puzzle_id, sample_index) % (2**32)
+
+
+def check_trainable_sampling(sampling: "SamplingConfig") -> None:
+    """Refuse sampling settings under which the trainer's log-probs would describe another
+    distribution than the sampler's: the trainer reproduces temperature scaling exactly, but not
+    top-k/top-p/min-p truncation or repetition/presence/frequency penalties."""
+    problems = []
+    if not sampling.temperature > 0:
+        problems.append(f"temperature {sampling.temperature} (must be > 0: greedy decoding has no policy gradient)")
+    if sampling.top_p != 1.0:
+        problems.append(f"top_p {sampling.top_p} (must be 1.0)")
+    if sampling.top_k not in (0, -1):
+        problems.append(f"top_k {sampling.top_k} (must be 0)")
+    if sampling.min_p != 0.0:
+        problems.append(f"min_p {sampling.min_p} (must be 0.0)")
+    for name in ("repetition_penalty", "presence_penalty", "frequency_penalty"):
+        neutral = 1.0 if name == "repetition_penalty" else 0.0
+        if getattr(sampling, name) != neutral:
+            problems.append(f"{name} {getattr(sampling, name)} (must be {neutral})")
+    if problems:
+        raise RolloutError("training sampling must be a plain temperature-scaled softmax so the PPO "
+                           "ratio compares the same distribution on both sides; change "
+                           + "; ".join(f"training.sampling.{p}" for p in problems))
 
 
 def engine_kwargs(sampling_cfg: dict) -> dict:
@@ -288,7 +314,7 @@ class Sampler:
     def sample_pairs(self, pairs: Sequence[tuple[Puzzle, int]], sampling: SamplingConfig, *,
                      grader_mode: str = DEFAULT_MODE) -> list[dict]:
         """Graded records for explicit (puzzle, sample_index) pairs (used to resume)."""
-        from deductive.grading import grade
+        from deductive.grading import grade_details
 
         prompts: dict[str, list[int]] = {}
         requests, seeds = [], []
@@ -302,12 +328,14 @@ class Sampler:
         records = []
         for (puzzle, index), seed, out in zip(pairs, seeds, outputs):
             text = self.tokenizer.decode(out["completion_token_ids"], skip_special_tokens=True)
+            graded = grade_details(text, puzzle.solution, mode=grader_mode)
             records.append({
                 "puzzle_id": puzzle.id, "sample_index": index, "model": self.model_name,
                 "prompt_token_ids": out["prompt_token_ids"],
                 "completion_token_ids": out["completion_token_ids"], "logprobs": out["logprobs"],
                 "text": text, "finish_reason": out["finish_reason"], "abort_reason": out["abort_reason"],
-                "reward": float(grade(text, puzzle.solution, mode=grader_mode)),
+                "reward": float(graded.score),
+                "answered": graded.answered_share,
                 "prompt_tokens": len(out["prompt_token_ids"]),
                 "completion_tokens": len(out["completion_token_ids"]),
                 "sampling": self.recorded_sampling(sampling, seed), "grader_mode": grader_mode,

@@ -142,8 +142,10 @@ def _where_answer(world: World, ref: tuple, time: int) -> str:
     return world.rooms[world.suspect_at[suspect][time]]
 
 
-def questions(world: World, clues: list[Clue], kept: set[int], rng: random.Random):
-    """(main, bonus): lists of (question, answer kind, answer)."""
+def questions(world: World, clues: list[Clue], kept: set[int], rng: random.Random,
+              max_questions: int = MAX_QUESTIONS):
+    """(main, bonus): lists of (question, answer kind, answer). Every main question is asked;
+    bonus questions fill up to `max_questions` in all."""
     kept_clues = {clues[j] for j in kept}
     main = []
     solution = {"murderer": world.suspects[world.murderer], "weapon": world.weapons[world.weapon],
@@ -165,7 +167,7 @@ def questions(world: World, clues: list[Clue], kept: set[int], rng: random.Rando
     if len(world.motives) >= 2:
         eligible += [("motive", s) for s in range(len(world.suspects)) if s not in stated_motives]
     bonus = []
-    for fact in rng.sample(eligible, min(len(eligible), MAX_QUESTIONS - len(main))):
+    for fact in rng.sample(eligible, max(0, min(len(eligible), max_questions - len(main)))):
         if fact[0] == "where":
             bonus.append((_where_question(world, fact[1], fact[2]), "ROOM",
                           _where_answer(world, fact[1], fact[2])))
@@ -193,7 +195,7 @@ class GenerationError(RuntimeError):
 
 
 def build(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Shape | None = None,
-          work_limit: float = WORK_LIMIT) -> Built:
+          work_limit: float = WORK_LIMIT, max_questions: int = MAX_QUESTIONS) -> Built:
     rng = random.Random(derive_seed(seed, "puzzle", index))
     if shape is None:
         n_players, shape = draw_shape(rng, *players)
@@ -212,14 +214,16 @@ def build(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Shape
                               "(ground truth does not fit, or clues not unique)")
     kept = sorted(order[j] for j in selection.kept)
     presented = [clues[j] for j in rng.sample(kept, len(kept))]
-    main, bonus = questions(world, clues, set(kept), rng)
+    main, bonus = questions(world, clues, set(kept), rng, max_questions)
     return Built(world, n_players, clues, presented, main, bonus, selection)
 
 
 def generate(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Shape | None = None,
-             id_prefix: str = "puzzle", work_limit: float = WORK_LIMIT) -> dict:
-    """Puzzle `index` of the run with `seed`, as a JSONL record (interface 1)."""
-    b = build(seed, index, players, shape, work_limit)
+             id_prefix: str = "puzzle", work_limit: float = WORK_LIMIT,
+             max_questions: int = MAX_QUESTIONS) -> dict:
+    """Puzzle `index` of the run with `seed`, as a JSONL record (interface 1). `max_questions`
+    caps main + bonus questions (main questions are always asked; bonus ones fill up to it)."""
+    b = build(seed, index, players, shape, work_limit, max_questions)
     world = b.world
     letters = [chr(ord("A") + i) for i in range(len(b.main) + len(b.bonus))]
     kinds = {k: 0 for k in KINDS}

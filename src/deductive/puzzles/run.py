@@ -18,7 +18,7 @@ from pathlib import Path
 
 from deductive.io import JsonlAppender, atomic_write_json, iter_jsonl
 from deductive.progress import Progress
-from deductive.puzzles.generator import generate
+from deductive.puzzles.generator import MAX_QUESTIONS, generate
 from deductive.puzzles.world import Shape
 
 
@@ -33,11 +33,12 @@ class RunArgs:
     players: tuple[int, int]
     shape: tuple[int, int, int, int] | None
     id_prefix: str
+    max_questions: int = MAX_QUESTIONS
 
     def job(self, index: int) -> dict:
         shape = Shape(*self.shape) if self.shape else None
         return generate(self.seed, index, players=self.players, shape=shape,
-                        id_prefix=self.id_prefix)
+                        id_prefix=self.id_prefix, max_questions=self.max_questions)
 
 
 def _job(payload: tuple[RunArgs, int]) -> dict:

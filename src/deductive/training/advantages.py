@@ -35,3 +35,18 @@ def assign_advantages(samples: list[dict]) -> list[dict]:
         for i, a in zip(members, values):
             advantage[i] = float(a)
     return [dict(s, advantage=a) for s, a in zip(samples, advantage) if a != 0.0]
+
+
+def shape_rewards(samples: list[dict], answered_weight: float) -> list[dict]:
+    """Training-only reward shaping: copies of `samples` whose "reward" is the graded reward plus
+    `answered_weight` x the share of questions the completion answers at all (right or wrong;
+    the sampler's "answered" field). The graded reward is kept as "graded_reward". Weight 0
+    returns the samples unchanged. Evaluation and validation never see shaped rewards: this only
+    changes which completions of a group count as better while the format is still being learned
+    (named in the config as training.reward_shaping, off in the paper profile).
+    """
+    if not answered_weight:
+        return samples
+    return [dict(s, graded_reward=float(s["reward"]),
+                 reward=float(s["reward"]) + float(answered_weight) * float(s["answered"]))
+            for s in samples]

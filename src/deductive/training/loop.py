@@ -45,13 +45,14 @@ import torch
 from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict, set_optimizer_state_dict
 
 from deductive.config import ConfigError, derive_seed
+from deductive.evaluation.chance import chance_if_parsable
 from deductive.io import atomic_write_json, read_jsonl
 from deductive.progress import Progress
 from deductive.puzzles.formats import Puzzle, load_puzzles
 from deductive.settings import training_section
 from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
-from deductive.training.advantages import assign_advantages
+from deductive.training.advantages import assign_advantages, shape_rewards
 from deductive.training.loss import ppo_clip_loss
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
 from deductive.training.tune_model import build_model, engine_state, hf_to_tune, load_hf_state_dict, tune_to_hf
@@ -109,6 +110,8 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
     params = [p for p in model.parameters() if p.requires_grad]
     use_block = d.device.type == "cuda" and bool(cfg.get("flex_attention", True))
     want_entropy = bool(loss_cfg["entropy_coef"])
+    # the sampler records log-probs of softmax(logits / T) (vLLM's processed log-probs)
+    temperature = float(cfg["sampling"]["temperature"])
     totals = {"loss": 0.0, "tokens": 0.0, "clipped": 0.0, "nan_ratio": 0.0, "ratio_sum": 0.0}
     grad_norms: list[float] = []
     steps = 0
@@ -122,7 +125,8 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
             local = _trim(batch).select(slice(d.rank, None, d.world))
             local = PackedRows(*(getattr(local, f).to(d.device) for f in local.__dataclass_fields__))
             new_lp, entropy = packed_logprobs(model, local, use_block_mask=use_block, entropy=want_entropy,
-                                              chunks=max(1, int(cfg["num_output_chunks"])))
+                                              chunks=max(1, int(cfg["num_output_chunks"])),
+                                              temperature=temperature)
             loss, stats = ppo_clip_loss(new_lp, local.sampling_logprobs, local.advantages, local.weights,
                                         num_tokens, epsilon=float(loss_cfg["epsilon"]),
                                         kl_coef=float(loss_cfg["kl_coef"]), entropy=entropy,
@@ -291,6 +295,12 @@ def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_fil
         raise TrainingError(f"training.row_tokens ({cfg['row_tokens']}) must be >= sampling.engine."
                             f"max_model_len ({cfg['sampling']['engine']['max_model_len']}) so every "
                             "prompt + completion fits one packing row")
+    from deductive.inference.rollout import RolloutError, check_trainable_sampling
+
+    try:
+        check_trainable_sampling(_sampling(cfg, seed, "check"))
+    except RolloutError as exc:
+        raise TrainingError(str(exc)) from None
     return Session(config=config, run=run, cfg=cfg, d=d, seed=seed, model_dir=model_dir, train_file=train_file,
                    val_file=val_file, out_dir=out_dir, ckpt_root=ckpt_root, train_puzzles=train_puzzles,
                    val_puzzles=val_puzzles, order=data_order(len(train_puzzles), derive_seed(seed, "data-order")),
@@ -375,8 +385,10 @@ def _base_evaluation(s: Session) -> None:
 
 
 def _iteration(s: Session, it: int) -> dict:
-    """One iteration: sample + grade, advantages, pack, step, weights to the engine, validate,
-    bookkeeping, checkpoint. Returns its metrics record (also appended to metrics.jsonl)."""
+    """One iteration: sample + grade, advantages, pack, step, weights to the engine, validate
+    (every `val_every` iterations and at the last), bookkeeping, checkpoint (at a new best, every
+    `checkpoint_every` iterations and at the last). Returns its metrics record (also appended to
+    metrics.jsonl)."""
     cfg, d = s.cfg, s.d
     timer = Timer()
     with timer("sample"):  # the Sampler grades each completion, with the current weights
@@ -387,8 +399,9 @@ def _iteration(s: Session, it: int) -> dict:
     if sleep:  # give the GPU memory of the engine's weights and KV cache to the trainer
         s.sampler.sleep()
 
+    shaping = float((cfg.get("reward_shaping") or {}).get("answered_weight", 0.0))  # training-only
     with timer("pack"):  # advantages, drop zero-advantage completions, pack
-        kept = assign_advantages(samples)
+        kept = assign_advantages(shape_rewards(samples, shaping))
         rows = pack(kept, int(cfg["row_tokens"]), rows_multiple_of=d.world,
                     zero_last_token=bool(cfg["loss"]["zero_last_token_advantage"]), pad_id=0)
         real_rows = int((rows.doc_ids >= 0).any(-1).sum())
@@ -409,45 +422,59 @@ def _iteration(s: Session, it: int) -> dict:
         if d.is_main and kept:  # unchanged weights need no hand-off
             s.sampler.load_weights(engine_state(hf_state, s.model_dir))
 
+    iterations = int(cfg["iterations"])
+    validate = it % int(cfg["val_every"]) == 0 or it == iterations
     with timer("eval"):  # validate
         val = _sample(s.sampler, s.val_puzzles, int(cfg["val_samples_per_puzzle"]),
-                      _sampling(cfg, s.seed, "val", it), cfg, d)
+                      _sampling(cfg, s.seed, "val", it), cfg, d) if validate else []
 
-    val_reward = _bookkeeping(s, it, reward_stats(val, "val")["val_reward_mean"])
+    val_reward = reward_stats(val, "val")["val_reward_mean"] if validate else None
+    new_best = _bookkeeping(s, it, val_reward)
     seconds = dict(timer.seconds, total=timer.total())
     record = iteration_record(it, samples=samples, kept=len(kept), packing=packing, step=step,
                               val_samples=val, seconds=seconds, lr=float(s.optimizer.param_groups[0]["lr"]))
     s.state["iteration"] = it
     s.state["history"] = s.state["history"] + [record]
 
-    checkpoint_seconds = _checkpoint(s, it, hf_state)
+    # a new best, every `checkpoint_every` iterations and the last one; a run killed in between
+    # resumes from the newest saved
+    save = (new_best or it % int(cfg["checkpoint_every"]) == 0 or it == iterations
+            or bool(s.state["stopped_because"]))
+    checkpoint_seconds = _checkpoint(s, it, hf_state) if save else 0.0
     record["seconds"]["checkpoint"] = round(checkpoint_seconds, 4)
     record["seconds"]["overhead"] = round(record["seconds"]["overhead"] + record["seconds"]["checkpoint"], 4)
     record["seconds"]["total"] = round(record["seconds"]["total"] + record["seconds"]["checkpoint"], 4)
+    record["checkpoint_saved"] = save
+    if shaping:
+        record["train_shaped_reward_mean"] = float(np.mean([
+            float(r["reward"]) + shaping * float(r["answered"]) for r in samples]))
     if d.is_main:
         s.metrics.append(record)
         s.wandb.log(record)
+    val_text = f"{val_reward:.3f}" if val_reward is not None else "not measured"
     s.log(f"train {s.run}: iteration {it}: train reward {record['train_reward_mean']:.3f}, "
-          f"val reward {val_reward:.3f}, kept {len(kept)}/{len(samples)}, "
+          f"val reward {val_text}, kept {len(kept)}/{len(samples)}, "
           f"{record['seconds']['total']:.1f}s (overhead {record['seconds']['overhead']:.1f}s)")
     return record
 
 
-def _bookkeeping(s: Session, it: int, val_reward: float) -> float:
-    """Best iteration, patience and the stop reason after iteration `it`'s validation."""
+def _bookkeeping(s: Session, it: int, val_reward: float | None) -> bool:
+    """Best iteration, patience and the stop reason after iteration `it` (only validated
+    iterations, `val_reward` not None, count); returns whether `it` is the new best."""
     state, patience = s.state, s.cfg["patience"]
-    if val_reward > state["best"]["val_reward"]:
+    new_best = val_reward is not None and val_reward > state["best"]["val_reward"]
+    if new_best:
         state["best"] = {"iteration": it, "val_reward": val_reward}
         state["since_best"] = 0
-    else:
+    elif val_reward is not None:
         state["since_best"] += 1
     if patience is not None and state["since_best"] >= int(patience):
         state["stopped_because"] = f"patience ({patience} evaluations without improvement)"
-    return val_reward
+    return new_best
 
 
 def _checkpoint(s: Session, it: int, hf_state: dict) -> float:
-    """Save iteration `it` atomically, keep the latest and the best; returns the seconds taken."""
+    """Save iteration `it` atomically, keep the newest and the best; returns the seconds taken."""
     t = time.monotonic()
     d, state = s.d, s.state
     ckpt.save(s.ckpt_root, it, hf_state=hf_state, base_model_dir=s.model_dir,
@@ -472,6 +499,8 @@ def _finish(s: Session) -> dict:
         "run": s.run, "model": s.cfg["model"], "base_model_dir": str(s.model_dir),
         "best_iteration": best_it, "best_val_reward": state["best"]["val_reward"],
         "base_val_reward": state["base_val_reward"], "iterations_done": state["iteration"],
+        "val_chance_reward": chance_if_parsable(s.val_puzzles),
+        "reward_shaping": s.cfg.get("reward_shaping") or None,
         "stopped_because": stopped,
         "checkpoint_best": str(ckpt.iter_dir(s.ckpt_root, best_it) if best_it else s.model_dir),
         "checkpoint_latest": str(ckpt.iter_dir(s.ckpt_root, state["iteration"])) if state["iteration"] else None,

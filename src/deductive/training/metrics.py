@@ -31,7 +31,17 @@ def reward_stats(samples: list[dict], prefix: str) -> dict:
         f"{prefix}_samples": int(rewards.size),
         f"{prefix}_completion_tokens_mean": float(completion.mean()),
         f"{prefix}_truncated_share": float(np.mean([s.get("finish_reason") != "stop" for s in samples])),
+        f"{prefix}_complete_answer_share": complete_answer_share(samples),
     }
+
+
+def complete_answer_share(samples: list[dict]) -> float | None:
+    """Share of completions that answer every question (right or wrong); None when the records
+    predate the `answered` field."""
+    answered = [s.get("answered") for s in samples]
+    if not answered or any(a is None for a in answered):
+        return None
+    return float(np.mean([a >= 1.0 for a in answered]))
 
 
 def entropy_estimate(samples: list[dict]) -> float | None:

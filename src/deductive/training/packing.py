@@ -147,9 +147,12 @@ def block_mask(doc_ids: torch.Tensor):
     return create_block_mask(mask_mod, R, None, L, L, device=doc_ids.device)
 
 
-def _chunk_logprobs(logits, tgt, entropy: bool):
-    """log p(tgt) for rows of selected logits; float32 only inside (recomputed in backward)."""
+def _chunk_logprobs(logits, tgt, entropy: bool, temperature: float = 1.0):
+    """log p(tgt) for rows of selected logits divided by `temperature` (the sampling
+    distribution); float32 only inside (recomputed in backward)."""
     logits = logits.float()
+    if temperature != 1.0:
+        logits = logits / temperature
     lse = logits.logsumexp(-1)
     lp = logits.gather(-1, tgt[:, None]).squeeze(-1) - lse
     if not entropy:
@@ -159,7 +162,8 @@ def _chunk_logprobs(logits, tgt, entropy: bool):
 
 
 def packed_logprobs(model: torch.nn.Module, rows: PackedRows, *, use_block_mask: bool = False,
-                    entropy: bool = False, chunks: int = 1) -> tuple[torch.Tensor, torch.Tensor | None]:
+                    entropy: bool = False, chunks: int = 1,
+                    temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Per-position log-prob of each completion token under `model` ((R, L), 0 elsewhere).
 
     Only the positions that predict a completion token go through the output projection (the
@@ -168,7 +172,11 @@ def packed_logprobs(model: torch.nn.Module, rows: PackedRows, *, use_block_mask:
     (so FSDP has the output weights gathered). The float32 log-softmax runs in `chunks` pieces,
     each recomputed in the backward pass, so float32 logits of all tokens never exist at once.
     With `entropy`, also the entropy of the next-token distribution at those positions.
+    `temperature` divides the logits first, so the log-probs are those of the distribution the
+    sampler drew from at that temperature (vLLM's processed log-probs).
     """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
     from torch.utils.checkpoint import checkpoint
 
     mask = block_mask(rows.doc_ids) if use_block_mask else attention_mask(rows.doc_ids)
@@ -187,9 +195,10 @@ def packed_logprobs(model: torch.nn.Module, rows: PackedRows, *, use_block_mask:
     lps, ents = [], []
     for piece, piece_tgt in zip(logits.tensor_split(max(1, chunks)), tgt.tensor_split(max(1, chunks))):
         if chunks > 1 and torch.is_grad_enabled():
-            lp, h = checkpoint(_chunk_logprobs, piece, piece_tgt, entropy, use_reentrant=False)
+            lp, h = checkpoint(_chunk_logprobs, piece, piece_tgt, entropy, temperature,
+                               use_reentrant=False)
         else:
-            lp, h = _chunk_logprobs(piece, piece_tgt, entropy)
+            lp, h = _chunk_logprobs(piece, piece_tgt, entropy, temperature)
         lps.append(lp)
         ents.append(h)
     out = torch.zeros(rows.tokens.shape, dtype=torch.float32, device=rows.tokens.device)

@@ -1,0 +1,54 @@
+"""Chance level: the reward of a solver that answers every question with a uniformly random
+option from the puzzle's own list for that question's answer type.
+
+For one question with n listed options exactly one option is right (the answer key is always one
+of the listed names), so the expected score of that question is 1/n; a puzzle's expected reward
+is the mean of 1/n over its questions, and a split's chance level is the mean over its puzzles.
+This is exact (no sampling). The lists come from the prompt text itself, read by the
+independent verifier's parser (`deductive.verify`), so it works for generated and published
+puzzles alike.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from deductive.puzzles.formats import Puzzle
+from deductive.verify.verify import parse_prompt
+
+
+def option_counts(puzzle: Puzzle) -> dict[str, int]:
+    """Letter -> number of listed options for that question's answer type."""
+    parsed = parse_prompt(puzzle.prompt)
+    sizes = {"SUSPECT": len(parsed.suspects), "WEAPON": len(parsed.weapons), "ROOM": len(parsed.rooms),
+             "TIME": len(parsed.times), "MOTIVE": len(parsed.motives)}
+    types = {q.letter: q.answer_type for q in parsed.questions}
+    missing = sorted(set(puzzle.solution) - set(types))
+    if missing:
+        raise ValueError(f"puzzle {puzzle.id}: answer key letters {missing} are not questions of its prompt")
+    return {letter: sizes[types[letter]] for letter in sorted(puzzle.solution)}
+
+
+def chance_reward(puzzle: Puzzle) -> float:
+    """Expected reward of uniformly random answers from the puzzle's lists (exact)."""
+    counts = option_counts(puzzle)
+    return sum(1.0 / n for n in counts.values()) / len(counts)
+
+
+def split_chance_reward(puzzles: Sequence[Puzzle]) -> float:
+    """The chance level of a split: the mean of the puzzles' chance rewards."""
+    if not puzzles:
+        raise ValueError("no puzzles")
+    return sum(chance_reward(p) for p in puzzles) / len(puzzles)
+
+
+def chance_if_parsable(puzzles: Sequence[Puzzle]) -> float | None:
+    """`split_chance_reward`, or None for puzzles whose prompt is not a Temporal Clue prompt the
+    verifier can read (the synthetic prompts of some unit tests). Every generated or published
+    puzzle parses (the `verify_puzzles` rule checks them all), so real results always carry it."""
+    from deductive.verify.constraints import ParseError
+
+    try:
+        return split_chance_reward(puzzles)
+    except (ParseError, ValueError):
+        return None
