@@ -24,3 +24,20 @@ def test_groups_are_per_puzzle_even_when_interleaved():
     kept = assign_advantages(samples)
     assert [s["puzzle_id"] for s in kept] == ["a", "a"]
     assert np.allclose([s["advantage"] for s in kept], [-1 / (0.5 + 1e-6) * 0.5, 0.5 / (0.5 + 1e-6)])
+
+
+def test_reward_shaping_ranks_listed_answers_and_keeps_the_graded_reward():
+    from deductive.training.advantages import assign_advantages, shape_rewards
+
+    samples = [{"puzzle_id": "p", "sample_index": i, "reward": 0.0, "listed": listed}
+               for i, listed in enumerate([0.0, 1.0, 2 / 3, None])]
+    assert shape_rewards(samples, 0.0) is samples  # off: untouched
+    shaped = shape_rewards(samples, 0.5)
+    assert [s["reward"] for s in shaped] == [0.0, 0.5, 0.5 * 2 / 3, 0.0]
+    assert all(s["graded_reward"] == 0.0 for s in shaped)
+    assert all(s["reward"] == 0.0 for s in samples)  # the caller's records are not changed
+    # all graded rewards tie at 0, yet the shaped group has advantages: the completion with a
+    # complete listed answer block is pushed up
+    kept = assign_advantages(shaped)
+    best = max(kept, key=lambda s: s["advantage"])
+    assert best["sample_index"] == 1 and len(kept) == 4

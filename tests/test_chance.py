@@ -62,3 +62,34 @@ def test_a_key_letter_without_its_question_is_refused():
     broken = Puzzle(id="x", prompt=p.prompt, solution=dict(p.solution, Z="Knife"))
     with pytest.raises(ValueError, match="Z"):
         chance_reward(broken)
+
+
+def test_answer_format_separates_format_from_deduction():
+    """Complete blocks of listed options count as format; accuracy on them is compared to chance."""
+    from deductive.evaluation.chance import answer_options
+    from deductive.evaluation.summary import answer_format
+
+    p = _puzzle()
+    options = answer_options(p)
+    right = "\n".join(f"{l}. {p.solution[l]}" for l in sorted(p.solution))
+    wrong_listed = "\n".join(f"{l}. {next(o for o in options[l] if o != p.solution[l])}" for l in sorted(p.solution))
+    garbage = "\n".join(f"{l}. Nobody" for l in sorted(p.solution))
+    partial = f"A. {p.solution['A']}"
+    texts = [right, wrong_listed, garbage, partial]
+    records = [{"puzzle_id": p.id, "text": t, "reward": grade(t, p.solution)} for t in texts]
+    out = answer_format(records, [p], "fixed")
+    assert out["complete_answer_share"] == 0.5          # right and wrong_listed only
+    assert out["accuracy_when_complete"] == 0.5         # 1.0 and 0.0
+    assert out["answered_share"] == pytest.approx((1 + 1 + 1 + 1 / 5) / 4)
+
+
+def test_listed_share_reads_answers_like_the_grader():
+    from deductive.evaluation.chance import answer_options
+    from deductive.grading import grade_details
+
+    p = _puzzle()
+    options = answer_options(p)
+    text = f"**A.** {options['A'][0].upper()}\nB. The {options['B'][1]}.\nC. Attic"
+    details = grade_details(text, p.solution)
+    assert details.answered_share == pytest.approx(3 / 5)
+    assert details.listed_share(options) == pytest.approx(2 / 5)

@@ -151,6 +151,19 @@ class GradeDetails:
             return 0.0
         return sum(v.answer is not None for v in self.letters.values()) / len(self.letters)
 
+    def listed_share(self, options: dict[str, list[str]]) -> float:
+        """Share of the letters answered with one of the puzzle's listed options for that
+        question (right or wrong, compared like answers are). 1.0 means a complete answer block:
+        a random pick from the lists scores chance on it, so accuracy above chance on complete
+        blocks is deduction, not format."""
+        if not self.letters:
+            return 0.0
+        hits = 0
+        for letter, grade in self.letters.items():
+            listed = {normalize(o) for o in options.get(letter, ())}
+            hits += grade.answer is not None and normalize(grade.answer) in listed
+        return hits / len(self.letters)
+
     def to_dict(self) -> dict:
         return {"mode": self.mode, "score": self.score,
                 "letters": {k: {"expected": v.expected, "answer": v.answer, "correct": v.correct}

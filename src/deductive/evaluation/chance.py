@@ -17,16 +17,32 @@ from deductive.puzzles.formats import Puzzle
 from deductive.verify.verify import parse_prompt
 
 
-def option_counts(puzzle: Puzzle) -> dict[str, int]:
-    """Letter -> number of listed options for that question's answer type."""
+def answer_options(puzzle: Puzzle) -> dict[str, list[str]]:
+    """Letter -> the puzzle's listed options for that question's answer type (suspects, weapons,
+    rooms, times or motives, as the prompt lists them)."""
     parsed = parse_prompt(puzzle.prompt)
-    sizes = {"SUSPECT": len(parsed.suspects), "WEAPON": len(parsed.weapons), "ROOM": len(parsed.rooms),
-             "TIME": len(parsed.times), "MOTIVE": len(parsed.motives)}
+    lists = {"SUSPECT": parsed.suspects, "WEAPON": parsed.weapons, "ROOM": parsed.rooms,
+             "TIME": parsed.times, "MOTIVE": parsed.motives}
     types = {q.letter: q.answer_type for q in parsed.questions}
     missing = sorted(set(puzzle.solution) - set(types))
     if missing:
         raise ValueError(f"puzzle {puzzle.id}: answer key letters {missing} are not questions of its prompt")
-    return {letter: sizes[types[letter]] for letter in sorted(puzzle.solution)}
+    return {letter: list(lists[types[letter]]) for letter in sorted(puzzle.solution)}
+
+
+def options_if_parsable(puzzle: Puzzle) -> dict[str, list[str]] | None:
+    """`answer_options`, or None for a prompt the verifier cannot read (synthetic test prompts)."""
+    from deductive.verify.constraints import ParseError
+
+    try:
+        return answer_options(puzzle)
+    except (ParseError, ValueError):
+        return None
+
+
+def option_counts(puzzle: Puzzle) -> dict[str, int]:
+    """Letter -> number of listed options for that question's answer type."""
+    return {letter: len(options) for letter, options in answer_options(puzzle).items()}
 
 
 def chance_reward(puzzle: Puzzle) -> float:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from deductive.evaluation import bootstrap
-from deductive.evaluation.chance import chance_if_parsable
+from deductive.evaluation.chance import chance_if_parsable, options_if_parsable
 from deductive.evaluation.cost import throughput_cost, token_cost
 from deductive.grading import grade_details
 from deductive.pricing import HardwarePrice, TokenPrice
@@ -124,16 +124,23 @@ def summarize(*, entry: str, kind: str, model: str, split: str, puzzles: Sequenc
 
 
 def answer_format(records: Sequence[dict], puzzles: Sequence[Puzzle], grader_mode: str) -> dict:
-    """How much of the accuracy is format and how much deduction: the share of completions with a
-    complete answer block (an answer, right or wrong, for every question, as the grader reads
-    it), the mean share of questions answered, and the accuracy over complete blocks only."""
-    solutions = {p.id: p.solution for p in puzzles}
-    answered = [grade_details(r.get("text") or "", solutions[r["puzzle_id"]], grader_mode).answered_share
-                for r in records]
-    complete = [float(r["reward"]) for r, a in zip(records, answered) if a >= 1.0]
-    return {"complete_answer_share": sum(a >= 1.0 for a in answered) / len(answered) if answered else None,
-            "answered_share": sum(answered) / len(answered) if answered else None,
-            "accuracy_when_complete": sum(complete) / len(complete) if complete else None}
+    """How much of the accuracy is format and how much deduction. A complete answer block answers
+    every question with one of the puzzle's listed options (right or wrong, as the grader reads
+    it); random picks would score exactly `chance_reward` on such blocks, so
+    `accuracy_when_complete` above chance is deduction. Also the mean share of questions
+    answered at all. None where a prompt is not readable (synthetic test puzzles)."""
+    by_id = {p.id: p for p in puzzles}
+    options = {p.id: options_if_parsable(p) for p in puzzles}
+    details = [grade_details(r.get("text") or "", by_id[r["puzzle_id"]].solution, grader_mode) for r in records]
+    answered = [d.answered_share for d in details]
+    out = {"answered_share": sum(answered) / len(answered) if answered else None,
+           "complete_answer_share": None, "accuracy_when_complete": None}
+    if records and all(options[r["puzzle_id"]] is not None for r in records):
+        complete = [d.listed_share(options[r["puzzle_id"]]) >= 1.0 for r, d in zip(records, details)]
+        rewards = [float(r["reward"]) for r, c in zip(records, complete) if c]
+        out["complete_answer_share"] = sum(complete) / len(complete)
+        out["accuracy_when_complete"] = sum(rewards) / len(rewards) if rewards else None
+    return out
 
 
 def _count(records: Sequence[dict], key: str) -> dict[str, int]:

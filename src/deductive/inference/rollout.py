@@ -316,11 +316,15 @@ class Sampler:
         """Graded records for explicit (puzzle, sample_index) pairs (used to resume)."""
         from deductive.grading import grade_details
 
+        from deductive.evaluation.chance import options_if_parsable
+
         prompts: dict[str, list[int]] = {}
+        options: dict[str, dict | None] = {}
         requests, seeds = [], []
         for puzzle, index in pairs:
             if puzzle.id not in prompts:
                 prompts[puzzle.id] = self.prompt_token_ids(puzzle.prompt)
+                options[puzzle.id] = options_if_parsable(puzzle)
             seed = sampling.sample_seed(puzzle.id, index)
             seeds.append(seed)
             requests.append((prompts[puzzle.id], seed))
@@ -336,6 +340,8 @@ class Sampler:
                 "text": text, "finish_reason": out["finish_reason"], "abort_reason": out["abort_reason"],
                 "reward": float(graded.score),
                 "answered": graded.answered_share,
+                "listed": (graded.listed_share(options[puzzle.id]) if options[puzzle.id] is not None
+                           else None),
                 "prompt_tokens": len(out["prompt_token_ids"]),
                 "completion_tokens": len(out["completion_token_ids"]),
                 "sampling": self.recorded_sampling(sampling, seed), "grader_mode": grader_mode,

@@ -37,16 +37,17 @@ def assign_advantages(samples: list[dict]) -> list[dict]:
     return [dict(s, advantage=a) for s, a in zip(samples, advantage) if a != 0.0]
 
 
-def shape_rewards(samples: list[dict], answered_weight: float) -> list[dict]:
+def shape_rewards(samples: list[dict], listed_answer_weight: float) -> list[dict]:
     """Training-only reward shaping: copies of `samples` whose "reward" is the graded reward plus
-    `answered_weight` x the share of questions the completion answers at all (right or wrong;
-    the sampler's "answered" field). The graded reward is kept as "graded_reward". Weight 0
-    returns the samples unchanged. Evaluation and validation never see shaped rewards: this only
-    changes which completions of a group count as better while the format is still being learned
-    (named in the config as training.reward_shaping, off in the paper profile).
+    `listed_answer_weight` x the share of questions answered with one of the puzzle's listed
+    options, right or wrong (the sampler's "listed" field; missing counts as 0). The graded
+    reward is kept as "graded_reward"; weight 0 returns the samples unchanged. Validation and
+    evaluation never see shaped rewards: this only ranks the completions of a group while the
+    answer format is still being learned (training.reward_shaping in the config, off in the
+    paper profile).
     """
-    if not answered_weight:
+    if not listed_answer_weight:
         return samples
     return [dict(s, graded_reward=float(s["reward"]),
-                 reward=float(s["reward"]) + float(answered_weight) * float(s["answered"]))
+                 reward=float(s["reward"]) + float(listed_answer_weight) * float(s.get("listed") or 0.0))
             for s in samples]

@@ -399,7 +399,7 @@ def _iteration(s: Session, it: int) -> dict:
     if sleep:  # give the GPU memory of the engine's weights and KV cache to the trainer
         s.sampler.sleep()
 
-    shaping = float((cfg.get("reward_shaping") or {}).get("answered_weight", 0.0))  # training-only
+    shaping = float((cfg.get("reward_shaping") or {}).get("listed_answer_weight", 0.0))  # training-only
     with timer("pack"):  # advantages, drop zero-advantage completions, pack
         kept = assign_advantages(shape_rewards(samples, shaping))
         rows = pack(kept, int(cfg["row_tokens"]), rows_multiple_of=d.world,
@@ -447,7 +447,7 @@ def _iteration(s: Session, it: int) -> dict:
     record["checkpoint_saved"] = save
     if shaping:
         record["train_shaped_reward_mean"] = float(np.mean([
-            float(r["reward"]) + shaping * float(r["answered"]) for r in samples]))
+            float(r["reward"]) + shaping * float(r.get("listed") or 0.0) for r in samples]))
     if d.is_main:
         s.metrics.append(record)
         s.wandb.log(record)

@@ -36,9 +36,10 @@ def reward_stats(samples: list[dict], prefix: str) -> dict:
 
 
 def complete_answer_share(samples: list[dict]) -> float | None:
-    """Share of completions that answer every question (right or wrong); None when the records
-    predate the `answered` field."""
-    answered = [s.get("answered") for s in samples]
+    """Share of completions with a complete answer block: every question answered with one of
+    the puzzle's listed options, right or wrong (the sampler's `listed` field); None when the
+    records do not carry it."""
+    answered = [s.get("listed") for s in samples]
     if not answered or any(a is None for a in answered):
         return None
     return float(np.mean([a >= 1.0 for a in answered]))
