@@ -1,3 +1,4 @@
+import pytest
 import numpy as np
 
 from deductive.training.advantages import assign_advantages, group_advantages
@@ -31,8 +32,8 @@ def test_reward_shaping_ranks_listed_answers_and_keeps_the_graded_reward():
 
     samples = [{"puzzle_id": "p", "sample_index": i, "reward": 0.0, "listed": listed}
                for i, listed in enumerate([0.0, 1.0, 2 / 3, None])]
-    assert shape_rewards(samples, 0.0) is samples  # off: untouched
-    shaped = shape_rewards(samples, 0.5)
+    assert shape_rewards(samples) is samples  # off: untouched
+    shaped = shape_rewards(samples, listed_answer_weight=0.5)
     assert [s["reward"] for s in shaped] == [0.0, 0.5, 0.5 * 2 / 3, 0.0]
     assert all(s["graded_reward"] == 0.0 for s in shaped)
     assert all(s["reward"] == 0.0 for s in samples)  # the caller's records are not changed
@@ -41,3 +42,11 @@ def test_reward_shaping_ranks_listed_answers_and_keeps_the_graded_reward():
     kept = assign_advantages(shaped)
     best = max(kept, key=lambda s: s["advantage"])
     assert best["sample_index"] == 1 and len(kept) == 4
+
+
+def test_answered_and_listed_terms_add_up():
+    from deductive.training.advantages import shaped_reward
+
+    sample = {"reward": 0.25, "answered": 1.0, "listed": 0.5}
+    assert shaped_reward(sample, 0.25, 0.5) == pytest.approx(0.25 + 0.25 + 0.25)
+    assert shaped_reward(sample) == 0.25

@@ -37,17 +37,24 @@ def assign_advantages(samples: list[dict]) -> list[dict]:
     return [dict(s, advantage=a) for s, a in zip(samples, advantage) if a != 0.0]
 
 
-def shape_rewards(samples: list[dict], listed_answer_weight: float) -> list[dict]:
-    """Training-only reward shaping: copies of `samples` whose "reward" is the graded reward plus
-    `listed_answer_weight` x the share of questions answered with one of the puzzle's listed
-    options, right or wrong (the sampler's "listed" field; missing counts as 0). The graded
-    reward is kept as "graded_reward"; weight 0 returns the samples unchanged. Validation and
-    evaluation never see shaped rewards: this only ranks the completions of a group while the
-    answer format is still being learned (training.reward_shaping in the config, off in the
-    paper profile).
+def shaped_reward(sample: dict, answered_weight: float = 0.0, listed_answer_weight: float = 0.0) -> float:
+    """The graded reward plus `answered_weight` x the share of questions given any answer and
+    `listed_answer_weight` x the share answered with one of the puzzle's listed options (right or
+    wrong; the sampler's "answered" and "listed" fields, missing counts as 0)."""
+    return (float(sample["reward"]) + float(answered_weight) * float(sample.get("answered") or 0.0)
+            + float(listed_answer_weight) * float(sample.get("listed") or 0.0))
+
+
+def shape_rewards(samples: list[dict], answered_weight: float = 0.0,
+                  listed_answer_weight: float = 0.0) -> list[dict]:
+    """Training-only reward shaping: copies of `samples` whose "reward" is `shaped_reward`, the
+    graded reward kept as "graded_reward"; all weights 0 returns the samples unchanged.
+    Validation and evaluation never see shaped rewards: this only ranks the completions of a
+    group while the answer format is still being learned (first any answer lines, then listed
+    names), so groups whose graded rewards all tie at 0 still carry a signal
+    (training.reward_shaping in the config, off in the paper profile).
     """
-    if not listed_answer_weight:
+    if not answered_weight and not listed_answer_weight:
         return samples
     return [dict(s, graded_reward=float(s["reward"]),
-                 reward=float(s["reward"]) + float(listed_answer_weight) * float(s.get("listed") or 0.0))
-            for s in samples]
+                 reward=shaped_reward(s, answered_weight, listed_answer_weight)) for s in samples]

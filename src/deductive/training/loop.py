@@ -52,7 +52,7 @@ from deductive.puzzles.formats import Puzzle, load_puzzles
 from deductive.settings import training_section
 from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
-from deductive.training.advantages import assign_advantages, shape_rewards
+from deductive.training.advantages import assign_advantages, shape_rewards, shaped_reward
 from deductive.training.loss import ppo_clip_loss
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
 from deductive.training.tune_model import build_model, engine_state, hf_to_tune, load_hf_state_dict, tune_to_hf
@@ -399,9 +399,9 @@ def _iteration(s: Session, it: int) -> dict:
     if sleep:  # give the GPU memory of the engine's weights and KV cache to the trainer
         s.sampler.sleep()
 
-    shaping = float((cfg.get("reward_shaping") or {}).get("listed_answer_weight", 0.0))  # training-only
+    shaping = {k: float(v) for k, v in (cfg.get("reward_shaping") or {}).items()}  # training-only
     with timer("pack"):  # advantages, drop zero-advantage completions, pack
-        kept = assign_advantages(shape_rewards(samples, shaping))
+        kept = assign_advantages(shape_rewards(samples, **shaping))
         rows = pack(kept, int(cfg["row_tokens"]), rows_multiple_of=d.world,
                     zero_last_token=bool(cfg["loss"]["zero_last_token_advantage"]), pad_id=0)
         real_rows = int((rows.doc_ids >= 0).any(-1).sum())
@@ -445,9 +445,8 @@ def _iteration(s: Session, it: int) -> dict:
     record["seconds"]["overhead"] = round(record["seconds"]["overhead"] + record["seconds"]["checkpoint"], 4)
     record["seconds"]["total"] = round(record["seconds"]["total"] + record["seconds"]["checkpoint"], 4)
     record["checkpoint_saved"] = save
-    if shaping:
-        record["train_shaped_reward_mean"] = float(np.mean([
-            float(r["reward"]) + shaping * float(r.get("listed") or 0.0) for r in samples]))
+    if any(shaping.values()):
+        record["train_shaped_reward_mean"] = float(np.mean([shaped_reward(r, **shaping) for r in samples]))
     if d.is_main:
         s.metrics.append(record)
         s.wandb.log(record)
