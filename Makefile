@@ -12,7 +12,7 @@ SNAKEMAKE   := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/src
 export WANDB_MODE ?= disabled
 
-.PHONY: help setup test smoke learn figures report reproduce bench citation clean
+.PHONY: help setup test smoke learn figures report reproduce bench gpu-check citation clean
 
 help:  ## List the targets
 	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
@@ -59,6 +59,12 @@ bench: $(STAMP)  ## Benchmarks: puzzle generator, rollouts, training throughput
 	$(PY) scripts/bench_generator.py
 	$(PY) scripts/bench_rollout.py
 	$(PY) scripts/bench_training.py
+
+# Any CUDA machine with torch + torchtune + torchao (no vLLM, no hub): .venv if there, else $(PYTHON)
+GPU_PY      ?= $(if $(wildcard $(PY)),$(PY),$(PYTHON))
+GPUS        ?= 1
+gpu-check:  ## Training step on GPU in minutes: FSDP2+offload, flex attention, resume, MFU
+	$(GPU_PY) -m torch.distributed.run --standalone --nproc-per-node $(GPUS) scripts/gpu_check.py
 
 citation:  ## Validate CITATION.cff with cffconvert (own venv: it needs an old jsonschema)
 	test -x .venv-cff/bin/cffconvert || ( $(PYTHON) -m venv .venv-cff && .venv-cff/bin/pip install --quiet cffconvert==2.0.0 )

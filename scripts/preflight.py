@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Check GPUs, disk and API keys for a profile and print what will run (before `make reproduce`).
+"""Check GPUs, GPU memory per training run, disk and API keys for a profile and print what will
+run (before `make reproduce`).
 
     python scripts/preflight.py --profile paper
 
-Exit 0 when the run can start, 2 with an `error:` line when it cannot (no GPUs, too little disk,
+Exit 0 when the run can start, 2 with an `error:` line when it cannot (no GPUs, a training run
+that does not fit its GPUs' memory (the line names the setting to change), too little disk,
 bad config). Never prints key values.
 """
 

@@ -56,3 +56,63 @@ def test_too_little_disk_is_fatal():
     assert estimate > 100 and parts
     report = check(config, gpus=H100S, free_gb=estimate / 2, environ={})
     assert any("GB free" in f for f in report.fatal)
+
+
+# ---------------------------------------------------------------- memory plan (issue 11)
+
+def _hand_plan(layers, hidden, intermediate, vocab, heads, kv_heads, gpus, rows=2, row_tokens=16384,
+               chunks=8):
+    """The plan of deductive.memory_plan written out by hand (GiB per GPU, bf16, CPU offload,
+    activation checkpointing, engine asleep)."""
+    kv = hidden // heads * kv_heads
+    layer = (hidden * hidden + hidden) + 2 * (hidden * kv + kv) + hidden * hidden + 3 * hidden * intermediate + 2 * hidden
+    params = layers * layer + hidden + 2 * vocab * hidden
+    T = rows * row_tokens
+    gib = 2**30
+    return params, {
+        "weights": (2 * layer + vocab * hidden) * 2 / gib,
+        "gradients": layer * 2 / gib,
+        "optimizer": 0.0,
+        "activations": (layers * T * hidden * 2 + T * (4 * hidden + 2 * kv + 3 * intermediate) * 2) / gib,
+        "logits": (T * vocab * 2 + 2 * T * vocab * 4 / chunks) / gib,
+        "vllm": 1.0,
+        "reserve": 3.0,
+    }
+
+
+def test_memory_plan_matches_a_hand_computation_for_14b_on_2_and_32b_on_4():
+    from deductive.memory_plan import KNOWN, run_plans
+
+    plans, notes = run_plans(load_config("paper"), 79.6, ROOT / "no-models-here")
+    assert not notes and [p.run for p in plans] == ["qwen2.5-14b", "qwen2.5-32b"]
+    for p, arch_numbers, gpus, billions, name in (
+            (plans[0], (48, 5120, 13824, 152064, 40, 8), 2, 14.77, "Qwen/Qwen2.5-14B-Instruct"),
+            (plans[1], (64, 5120, 27648, 152064, 40, 8), 4, 32.76, "Qwen/Qwen2.5-32B-Instruct")):
+        params, hand = _hand_plan(*arch_numbers, gpus=gpus)
+        assert abs(params / 1e9 - billions) < 0.01  # the published parameter counts
+        assert KNOWN[name].params == params
+        assert p.gpus == gpus and p.fatal is None
+        assert p.parts.keys() == hand.keys()
+        for key in hand:
+            assert abs(p.parts[key] - hand[key]) < 1e-9, key
+        # 14B: activations 15.0 + 3.9 GiB, logits 9.3 + 4.6 GiB: about 40 GiB of 80 with the engine asleep
+        print(p.run, {k: round(v, 2) for k, v in p.parts.items()}, round(p.total, 1))
+    assert 39 < plans[0].total < 41 and 48 < plans[1].total < 49
+
+
+def test_memory_plan_refuses_with_the_setting_to_change():
+    from deductive.memory_plan import KNOWN, plan
+
+    arch = KNOWN["Qwen/Qwen2.5-14B-Instruct"]
+    base = dict(run="qwen2.5-14b", gpus=2, gpu_gib=79.6, row_tokens=16384, rows=2, output_chunks=8)
+    awake = plan(arch, **base, sleep_engine=False, vllm_utilization=0.6)  # the engine keeps 0.6 of the GPU
+    assert awake.fatal and "training.sleep_engine_while_training" in awake.fatal
+    no_offload = plan(arch, **base, cpu_offload=False)  # 14.8B x (2+2+4) bytes / 2 GPUs = 55 GiB
+    assert no_offload.fatal and "training.memory.fsdp_cpu_offload" in no_offload.fatal
+    rows = plan(arch, **dict(base, rows=8))
+    assert rows.fatal and "training.rows_per_device_per_step" in rows.fatal
+    config = load_config("paper")
+    config["training"]["sleep_engine_while_training"] = False
+    report = check(config, gpus=H100S, free_gb=1e6, environ={})
+    assert any("sleep_engine_while_training" in f for f in report.fatal)
+    assert any(line.startswith("memory plan qwen2.5-14b") for line in report.lines)

@@ -44,6 +44,50 @@ def test_fsdp2_two_processes_equal_one_process(tmp_path):
     print(f"FSDP2 (2 ranks) vs single process: loss {a['stats']['loss']:.6f} vs {b['stats']['loss']:.6f}, "
           f"max |dW| = {worst:.2e} (weights moved up to {moved:.2e}), clip fraction {a['stats']['clip_fraction']:.3f}")
     assert worst < TOLERANCE
+    # FSDP2 with CPU offload (parameters, gradients and AdamW state on the CPU) and clipping off,
+    # the paper profile's memory settings: the same steps, and no grad-norm collective at all
+    offload = tmp_path / "offload.pt"
+    subprocess.run(TORCHRUN + [str(WORKER), "step", str(model_dir), str(offload), "offload"], cwd=ROOT,
+                   check=True, timeout=600)
+    c = torch.load(offload, weights_only=False)
+    assert c["world"] == 2 and c["stats"]["optimizer_steps"] == 2 and c["stats"]["grad_norm"] is None
+    assert abs(a["stats"]["loss"] - c["stats"]["loss"]) < 1e-6
+    worst_offload = max(float((a["state"][k] - c["state"][k]).abs().max()) for k in a["state"])
+    print(f"FSDP2 + CPU offload (2 ranks) vs single process: max |dW| = {worst_offload:.2e}")
+    assert worst_offload < TOLERANCE
+
+
+def test_cpu_offload_needs_a_cpu_backend_beside_the_accelerator_one():
+    """The mechanism of the NCCL-only crash on CPU: a group whose only backend serves another
+    device type cannot reduce a CPU tensor; adding `cpu:gloo` (what `backend` does) can."""
+    import torch.distributed as dist
+
+    from deductive.training.distributed import backend
+
+    assert backend(True, cpu_offload=False) == "nccl"
+    assert backend(True, cpu_offload=True) == "cuda:nccl,cpu:gloo"
+    assert backend(False, cpu_offload=True) == "gloo"
+    for spec, works in (("cuda:gloo", False), (backend(True, True).replace("nccl", "gloo"), True)):
+        dist.init_process_group(backend=spec, store=dist.HashStore(), rank=0, world_size=1)
+        try:
+            if works:
+                dist.all_reduce(torch.ones(1))
+            else:
+                with pytest.raises(RuntimeError, match="No backend type associated with device type cpu"):
+                    dist.all_reduce(torch.ones(1))
+        finally:
+            dist.destroy_process_group()
+
+
+def test_clip_grad_norm_is_skipped_without_a_bound():
+    from deductive.training.distributed import clip_grad_norm
+
+    w = torch.nn.Parameter(torch.ones(4))
+    (w * 3).sum().backward()
+    assert clip_grad_norm([w], None) is None and clip_grad_norm([w], 0) is None
+    assert torch.equal(w.grad, torch.full((4,), 3.0))  # untouched
+    assert clip_grad_norm([w], 1.0) == pytest.approx(6.0)
+    assert float(w.grad.norm()) == pytest.approx(1.0, rel=1e-5)
 
 
 @pytest.mark.slow

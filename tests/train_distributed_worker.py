@@ -1,7 +1,8 @@
 """Worker of tests/test_train_distributed.py, in one process or as one rank of `torchrun`
 (FSDP2, gloo):
-  train_distributed_worker.py step MODEL_DIR OUT.pt
-      two optimiser steps of the loop's own `optimise` on fixed packed rows;
+  train_distributed_worker.py step MODEL_DIR OUT.pt [offload]
+      two optimiser steps of the loop's own `optimise` on fixed packed rows (with `offload`:
+      FSDP2 CPU offload, no clipping and fixed step shapes, the paper profile's GPU settings);
   train_distributed_worker.py loop MODEL_DIR WORK_DIR ITERATIONS
       the whole training loop (stand-in sampler on rank 0), resumable in WORK_DIR."""
 
@@ -24,14 +25,15 @@ from training_fixtures import synthetic_samples  # noqa: E402
 GLOBAL_ROWS_PER_STEP = 4
 
 
-def main(model_dir: Path, out: Path) -> None:
+def main(model_dir: Path, out: Path, offload: bool = False) -> None:
     torch.manual_seed(0)
-    d = distributed.init("cpu")
-    full = hf_to_tune(load_hf_state_dict(model_dir), model_dir)
+    d = distributed.init("cpu", cpu_offload=offload)
+    full = distributed.on_rank0(d, lambda: hf_to_tune(load_hf_state_dict(model_dir), model_dir))
+    assert bool(full) == d.is_main  # one full copy per node, on rank 0
     if d.distributed:
         model = build_model(model_dir, device="meta", max_seq_len=256)
-        distributed.shard(model, cpu_offload=False)
-        distributed.load_full_state(model, full, d, cpu_offload=False)
+        distributed.shard(model, cpu_offload=offload)
+        distributed.load_full_state(model, full, d, cpu_offload=offload)
         for m in model.modules():
             if hasattr(m, "rope_init"):
                 m.rope_init()
@@ -46,9 +48,12 @@ def main(model_dir: Path, out: Path) -> None:
         sample["logprobs"] = (-5.545 + 0.3 * torch.randn(n, generator=noise)).tolist()
     rows = pack(samples, row_tokens=64, rows_multiple_of=GLOBAL_ROWS_PER_STEP)
     cfg = with_training_defaults({"rows_per_device_per_step": GLOBAL_ROWS_PER_STEP // d.world,
+                                  "fixed_step_shapes": offload,  # the compiled path's padded steps: same results
+                                  "sampling": {"temperature": 1.0},
                                   "loss": {"epsilon": 0.2, "kl_coef": 0.0, "entropy_coef": 0.0},
                                   "optimizer": {"lr": 1e-3, "betas": [0.9, 0.99], "weight_decay": 0.1,
-                                                "max_grad_norm": None}})
+                                                # no clipping either way; a huge bound still measures the norm
+                                                "max_grad_norm": None if offload else 1e9}})
     optimizer = make_optimizer(model, cfg["optimizer"])
     stats = optimise(model, optimizer, rows, cfg, d)
     state = distributed.full_state(model, d)
@@ -76,6 +81,6 @@ def loop(model_dir: Path, work: Path, iterations: int) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "step":
-        main(Path(sys.argv[2]), Path(sys.argv[3]))
+        main(Path(sys.argv[2]), Path(sys.argv[3]), offload=sys.argv[4:] == ["offload"])
     else:
         loop(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))

@@ -55,6 +55,7 @@ class TorchSampler:
         self.reward_fn = reward_fn
         self.vocab = vocab
         self.weights_loaded = 0
+        self.calls: list[tuple] = []  # sleep / wake_up / load_weights, in order
         self.eos = 1
 
     def prompt_token_ids(self, prompt: str) -> list[int]:
@@ -97,14 +98,19 @@ class TorchSampler:
         return records
 
     def load_weights(self, state):
+        if isinstance(state, (str, Path)):  # a hand-off directory, as the real engine reloads
+            from deductive.training.tune_model import load_hf_state_dict
+
+            state = load_hf_state_dict(state)
         self.model.load_state_dict(state, strict=True)
         self.weights_loaded += 1
+        self.calls.append(("load_weights",))
 
     def sleep(self, level=1):
-        pass
+        self.calls.append(("sleep", level))
 
-    def wake_up(self):
-        pass
+    def wake_up(self, tags=None):
+        self.calls.append(("wake_up", tags))
 
     def close(self):
         pass

@@ -10,8 +10,13 @@ Requirements come from the config; where a key is optional the default is docume
   class); a profile whose models are all CPU stand-ins (no `source: hub`) needs none.
 - Disk: per hub model, bf16 weights (2 bytes per parameter) once in models/, plus per training
   run `training.keep_checkpoints` (default 2) checkpoints and the best one (2 bytes per
-  parameter each) and the AdamW state (8 bytes per parameter). The parameter count is read from
+  parameter each), the weight hand-off to the engine (checkpoints/<profile>/<run>/.tmp-handoff,
+  2 bytes per parameter; hard-linked into the checkpoint of its iteration) and the AdamW state
+  (8 bytes per parameter). The parameter count is read from
   the model name ("14B" -> 14e9). An estimate, printed with its formula.
+- GPU memory per training run (`deductive.memory_plan`): weights, gradients, optimiser state,
+  activations, logits, the vLLM engine's share and a reserve, per GPU; a run that cannot fit is
+  fatal, with the setting to change.
 """
 
 from __future__ import annotations
@@ -126,10 +131,10 @@ def disk_estimate_gb(config: dict) -> tuple[float, list[str]]:
         size = billions_of_parameters(_model_name(config, run.get("model", "")))
         if spec.get("source") != "hub" or size is None:
             continue
-        gb = (keep + 1) * 2 * size + 8 * size
+        gb = (keep + 2) * 2 * size + 8 * size  # + the weight hand-off directory of the latest iteration
         total += gb
-        parts.append(f"{run_name}: {keep}+1 checkpoints and AdamW state {gb:.0f} GB "
-                     f"(({keep}+1) x 2 + 8 bytes x {size:g}B)")
+        parts.append(f"{run_name}: {keep}+1 checkpoints, the weight hand-off and AdamW state {gb:.0f} GB "
+                     f"(({keep}+2) x 2 + 8 bytes x {size:g}B)")
     return total, parts
 
 
@@ -171,6 +176,15 @@ def check(config: dict, *, gpus: list[tuple[str, float]] | None = None, free_gb:
     if estimate > free:
         report.fatal.append(f"estimated {estimate:.0f} GB of models and checkpoints, only {free:.0f} GB free "
                             f"at {REPO_ROOT}")
+    if need:
+        from deductive.memory_plan import run_plans
+
+        plans, notes = run_plans(config, min(m for _, m in big), REPO_ROOT / "models")
+        for p in plans:
+            report.lines += p.lines()
+            if p.fatal:
+                report.fatal.append(p.fatal)
+        report.lines += notes
     splits = (config.get("puzzles") or {}).get("splits") or {}
     report.will_run.append("puzzles: " + ", ".join(f"{s} {n}" for s, n in sorted(splits.items())))
     report.will_run.append("models: " + ", ".join(sorted(config["models"])))

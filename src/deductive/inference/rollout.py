@@ -36,10 +36,14 @@ What it guarantees:
 
 On a GPU node (paper profile): `tensor_parallel_size` = number of GPUs (0 in the config means
 all visible GPUs), `gpu_memory_utilization` ~0.85 when vLLM has the GPUs to itself. When the
-trainer shares the GPUs, call `sampler.sleep()` after sampling (vLLM frees weights and KV
-cache, level 1 keeps weights in CPU memory) and `sampler.wake_up()` before the next
-sampling; on CPU vLLM ignores sleep/wake (it logs a warning), so the smoke profile exercises
-the calls but not the memory effect. bf16 weights and `dtype: bfloat16` on GPU; float32 on CPU.
+trainer shares the GPUs, the engine is built with `enable_sleep_mode=True` (`engine_kwargs(...,
+sleep=True)`; without it vLLM's sleep frees nothing), `sampler.sleep(level=2)` after sampling
+discards weights and KV cache, and `sampler.wake_up(["weights"])`, `load_weights(...)`,
+`wake_up(["kv_cache"])` bring it back with the new weights (level 1 would first copy the old
+weights to CPU memory for nothing: they are replaced after every step). vLLM offers sleep mode
+on CUDA/ROCm/XPU only: elsewhere (CPU) the Sampler logs once that it runs without it and
+`sleep`/`wake_up` do nothing, so the smoke profile exercises the calls but not the memory
+effect. bf16 weights and `dtype: bfloat16` on GPU; float32 on CPU.
 """
 
 from __future__ import annotations
@@ -158,10 +162,13 @@ def check_trainable_sampling(sampling: "SamplingConfig") -> None:
                            + "; ".join(f"training.sampling.{p}" for p in problems))
 
 
-def engine_kwargs(sampling_cfg: dict) -> dict:
-    """Sampler keyword arguments from the config's `sampling.engine` section."""
+def engine_kwargs(sampling_cfg: dict, *, sleep: bool = False) -> dict:
+    """Sampler keyword arguments from the config's `sampling.engine` section; `sleep`: the
+    engine will be put to sleep while a colocated trainer runs (training's
+    `sleep_engine_while_training`), so it is built with vLLM's sleep mode."""
     eng = dict(sampling_cfg.get("engine", {}))
-    return {"max_model_len": eng["max_model_len"],
+    return {"enable_sleep_mode": bool(sleep),
+            "max_model_len": eng["max_model_len"],
             "tensor_parallel_size": eng.get("tensor_parallel_size", 1),
             "gpu_memory_utilization": eng["gpu_memory_utilization"],
             "enable_prefix_caching": eng.get("enable_prefix_caching", True),
@@ -194,13 +201,20 @@ def cpu_engine_overrides(max_model_len: int) -> dict:
     return {"enable_chunked_prefill": False, "max_num_batched_tokens": max(max_model_len, 8192)}
 
 
+def sleep_mode_available() -> bool:
+    """Whether vLLM's sleep mode works on this platform (it raises a ValueError elsewhere)."""
+    from vllm.platforms import current_platform
+
+    return bool(current_platform.is_sleep_mode_available())
+
+
 class Sampler:
     """One live vLLM engine for a model directory; see the module docstring."""
 
     def __init__(self, model_dir: str | os.PathLike, *, max_model_len: int, tensor_parallel_size: int = 1,
                  gpu_memory_utilization: float = 0.5, enable_prefix_caching: bool = True,
                  dtype: str = "auto", seed: int = 0, model_name: str | None = None,
-                 enforce_eager: bool = False):
+                 enforce_eager: bool = False, enable_sleep_mode: bool = False):
         self.model_dir = Path(model_dir)
         if not (self.model_dir / "config.json").is_file():
             raise RolloutError(f"{self.model_dir}: not a model directory (no config.json); "
@@ -223,6 +237,16 @@ class Sampler:
 
         if not torch.cuda.is_available():
             self.engine_args.update(cpu_engine_overrides(max_model_len))
+        self.sleep_mode = bool(enable_sleep_mode) and sleep_mode_available()
+        if enable_sleep_mode and not self.sleep_mode:
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "vLLM sleep mode is not available on this platform (CUDA/ROCm/XPU only): the engine "
+                "keeps its memory while the trainer runs; sleep()/wake_up() do nothing")
+        if self.sleep_mode:
+            self.engine_args["enable_sleep_mode"] = True
+        self.asleep: int | None = None  # the sleep level while asleep
         self.llm = LLM(**self.engine_args)
         self.engine = self.llm.llm_engine
         self.tokenizer = self.llm.get_tokenizer()
@@ -376,11 +400,21 @@ class Sampler:
         return time.monotonic() - start
 
     def sleep(self, level: int = 1) -> None:
-        """Free accelerator memory for a colocated trainer (no effect on CPU)."""
+        """Free accelerator memory for a colocated trainer: level 1 keeps the weights in CPU
+        memory, level 2 discards them (load new weights after `wake_up`). Does nothing when the
+        engine was built without sleep mode (or the platform has none)."""
+        if not self.sleep_mode:
+            return
         self.llm.sleep(level=level)
+        self.asleep = level
 
-    def wake_up(self) -> None:
-        self.llm.wake_up()
+    def wake_up(self, tags: list[str] | None = None) -> None:
+        """Reallocate the engine's memory (`tags`: "weights" and/or "kv_cache"; None: all)."""
+        if not self.sleep_mode or self.asleep is None:
+            return
+        self.llm.wake_up(tags=tags)
+        if tags is None or "kv_cache" in tags:
+            self.asleep = None
 
     def close(self) -> None:
         llm = getattr(self, "llm", None)

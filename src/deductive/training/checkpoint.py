@@ -12,6 +12,10 @@ Layout under checkpoints/<profile>/<run>/:
     base_eval.json        the iteration-0 evaluation of the base model (so resume skips it)
     best.json             pointer to the best iteration by val reward (atomic)
 
+    .tmp-handoff/         the latest weights as handed to the vLLM engine (`write_handoff`): written
+                          once per iteration; a checkpoint of that iteration hard-links these
+                          files instead of writing the weights a second time
+
 A checkpoint is built in a hidden temporary sibling (`.tmp-iter-NNNN`), fsynced, marked
 COMPLETE and renamed into place; a run killed at any point leaves either the old set or the old
 set plus one complete new directory. Leftover temporary directories are deleted on start.
@@ -67,6 +71,7 @@ def remove_incomplete(root: Path) -> list[str]:
     removed = []
     if not root.is_dir():
         return removed
+    shutil.rmtree(root / HANDOFF, ignore_errors=True)  # the last hand-off: not a checkpoint, not reported
     for child in root.iterdir():
         if child.is_dir() and (child.name.startswith(".tmp-") or
                                (_ITER.match(child.name) and not (child / COMPLETE).is_file())):
@@ -121,6 +126,54 @@ def write_hf_weights(hf_state: dict[str, torch.Tensor], base_model_dir: Path, ou
             _fsync_file(item)
 
 
+HANDOFF = ".tmp-handoff"
+ENGINE_EXTRA = "engine-extra.safetensors"  # tensors only the engine needs (a tied LM head's copy)
+_INDEX = "model.safetensors.index.json"
+
+
+def write_handoff(root: Path, hf_state: dict[str, torch.Tensor], base_model_dir: Path, *,
+                  engine_extra: dict[str, torch.Tensor] | None = None,
+                  dtype: torch.dtype | None = None) -> Path:
+    """Write the new weights once, as the directory the engine reloads from (root/.tmp-handoff).
+
+    The previous hand-off is unlinked first, never overwritten in place: its files may be hard
+    links inside a checkpoint. `engine_extra` goes to its own file (and the index, if sharded),
+    which `save(weights_from=...)` leaves out of the checkpoint."""
+    out = Path(root) / HANDOFF
+    shutil.rmtree(out, ignore_errors=True)
+    write_hf_weights(hf_state, base_model_dir, out, dtype=dtype)
+    if engine_extra:
+        extra = {k: (v.to(dtype) if dtype is not None else v).contiguous() for k, v in engine_extra.items()}
+        save_file(extra, str(out / ENGINE_EXTRA), metadata={"format": "pt"})
+        index = out / _INDEX
+        if index.is_file():  # vLLM reads only the files an index names
+            data = json.loads(index.read_text())
+            data["weight_map"].update({k: ENGINE_EXTRA for k in extra})
+            index.write_text(json.dumps(data, indent=2, sort_keys=True))
+    return out
+
+
+def link_hf_weights(source: Path, out: Path) -> None:
+    """Put `source`'s model files (a hand-off directory) into `out` as hard links (a copy where
+    the filesystem has none), without the engine-only tensors."""
+    out.mkdir(parents=True, exist_ok=True)
+    for item in sorted(Path(source).iterdir()):
+        if not item.is_file() or item.name == ENGINE_EXTRA:
+            continue
+        if item.name == _INDEX:
+            data = json.loads(item.read_text())
+            data["weight_map"] = {k: v for k, v in data["weight_map"].items() if v != ENGINE_EXTRA}
+            (out / _INDEX).write_text(json.dumps(data, indent=2, sort_keys=True))
+            continue
+        try:
+            os.link(item, out / item.name)
+        except OSError:
+            shutil.copy2(item, out / item.name)
+    for item in out.iterdir():
+        if item.is_file():
+            _fsync_file(item)
+
+
 def rng_state() -> dict:
     return {"python": random.getstate(), "numpy": np.random.get_state(),
             "torch": torch.get_rng_state(),
@@ -137,9 +190,11 @@ def set_rng_state(state: dict) -> None:
 
 def save(root: Path, iteration: int, *, hf_state: dict[str, torch.Tensor] | None,
          base_model_dir: Path, optimizer_state: dict, state: dict, rank: int = 0,
-         barrier=lambda: None, dtype: torch.dtype | None = None) -> Path:
+         barrier=lambda: None, dtype: torch.dtype | None = None,
+         weights_from: Path | None = None) -> Path:
     """Write iter-NNNN atomically. Every rank calls it (the optimiser state is sharded);
-    `hf_state` (the full weights, HF names) is needed on rank 0 only."""
+    `hf_state` (the full weights, HF names) is needed on rank 0 only, unless `weights_from`
+    (this iteration's `write_handoff` directory) gives the weights already on disk."""
     import torch.distributed.checkpoint as dcp
 
     final = iter_dir(root, iteration)
@@ -153,7 +208,10 @@ def save(root: Path, iteration: int, *, hf_state: dict[str, torch.Tensor] | None
         dcp.save({"optimizer": optimizer_state}, checkpoint_id=str(tmp / "optimizer"),
                  no_dist=not torch.distributed.is_initialized())
     if rank == 0:
-        write_hf_weights(hf_state, base_model_dir, tmp, dtype=dtype)
+        if weights_from is not None:
+            link_hf_weights(weights_from, tmp)
+        else:
+            write_hf_weights(hf_state, base_model_dir, tmp, dtype=dtype)
         torch.save({"rng": rng_state()}, tmp / "trainer_state.pt")
         atomic_write_json(tmp / "state.json", state)
         for item in (tmp / "optimizer").iterdir():

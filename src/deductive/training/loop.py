@@ -4,13 +4,16 @@ pack, step, hand weights to the engine, evaluate, checkpoint (method.md sections
 Design:
 - One long-running job per run. The vLLM engine (`deductive.inference.rollout.Sampler`) lives
   for the whole run on rank 0 and receives the new weights after every iteration through
-  `Sampler.load_weights` (no restart, no reload of the engine). On a GPU node it is colocated
+  `Sampler.load_weights` (no restart, no reload of the engine), from the weights written once
+  to `<ckpt_root>/.tmp-handoff` (a checkpoint of the iteration hard-links those files). On a
+  GPU node it is colocated
   with the trainer: it is created before the trainer allocates anything, with
   `sampling.engine.gpu_memory_utilization` (the paper profile's training override: 0.6) and
   tensor parallelism over the node's GPUs (`sampling.engine.tensor_parallel_size`, 0 = all);
-  with `sleep_engine_while_training` it is put to sleep after sampling (vLLM frees its KV cache
-  and offloads its weights) and woken before the weight hand-off, so the optimiser step has the
-  memory. The trainer is FSDP2 over all ranks (torchrun) with parameters and AdamW state on
+  with `sleep_engine_while_training` the engine is built with vLLM's sleep mode and put to
+  sleep at level 2 after sampling (vLLM frees its KV cache and discards its weights), then
+  woken weights first, given the new weights, and its KV cache last, so the optimiser step has
+  the memory. The compiled flex-attention step sees a few fixed shapes (`step_batches`). The trainer is FSDP2 over all ranks (torchrun) with parameters and AdamW state on
   the CPU (`memory.fsdp_cpu_offload`) and activation checkpointing. On CPU (smoke) the engine
   runs in its own engine process beside the trainer, with a small KV cache. Samples are
   broadcast from rank 0 to every rank; each rank trains on its share of the packed rows.
@@ -32,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import random
 import sys
 import time
@@ -55,8 +57,8 @@ from deductive.training import distributed
 from deductive.training.advantages import assign_advantages, shape_rewards, shaped_reward
 from deductive.training.loss import ppo_clip_loss
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
-from deductive.training.tune_model import build_model, engine_state, hf_to_tune, load_hf_state_dict, tune_to_hf
-from deductive.training.packing import PackedRows, pack, packed_logprobs
+from deductive.training.tune_model import build_model, engine_extra, hf_to_tune, load_hf_state_dict, tune_to_hf
+from deductive.training.packing import PackedRows, pack, packed_logprobs, step_batches
 
 
 class TrainingError(RuntimeError):
@@ -109,6 +111,8 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
     max_norm = cfg["optimizer"]["max_grad_norm"]
     params = [p for p in model.parameters() if p.requires_grad]
     use_block = d.device.type == "cuda" and bool(cfg.get("flex_attention", True))
+    # compiled flex attention: a few fixed step shapes, else it recompiles until it gives up
+    fixed_shapes = bool(cfg.get("fixed_step_shapes", use_block))
     want_entropy = bool(loss_cfg["entropy_coef"])
     # the sampler records log-probs of softmax(logits / T) (vLLM's processed log-probs)
     temperature = float(cfg["sampling"]["temperature"])
@@ -117,12 +121,10 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
     steps = 0
     model.train()
     for _ in range(int(cfg["epochs_per_iteration"])):
-        for start in range(0, len(rows), per_step):
-            batch = rows.select(slice(start, start + per_step))
+        for batch, local in step_batches(rows, per_step, d.rank, d.world, fixed_shapes=fixed_shapes):
             num_tokens = batch.completion_tokens  # identical on every rank (same packing)
             if num_tokens == 0:
                 continue
-            local = _trim(batch).select(slice(d.rank, None, d.world))
             local = PackedRows(*(getattr(local, f).to(d.device) for f in local.__dataclass_fields__))
             new_lp, entropy = packed_logprobs(model, local, use_block_mask=use_block, entropy=want_entropy,
                                               chunks=max(1, int(cfg["num_output_chunks"])),
@@ -133,13 +135,12 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
                                         entropy_coef=float(loss_cfg["entropy_coef"]))
             # FSDP averages gradients over ranks; the loss is already a global mean, so undo it.
             (loss * d.world).backward()
-            norm = torch.nn.utils.clip_grad_norm_(params, max_norm=float(max_norm) if max_norm else math.inf)
-            if hasattr(norm, "full_tensor"):
-                norm = norm.full_tensor()
+            norm = distributed.clip_grad_norm(params, max_norm)  # None when clipping is off
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             steps += 1
-            grad_norms.append(float(norm))
+            if norm is not None:
+                grad_norms.append(norm)
             totals["loss"] += d.sum(loss.item())
             totals["tokens"] += num_tokens
             totals["clipped"] += d.sum(stats["clipped_tokens"].item())
@@ -173,19 +174,14 @@ def _seed_everything(seed: int) -> None:
 def _default_sampler(model_dir: Path, cfg: dict):
     from deductive.inference.rollout import Sampler, engine_kwargs
 
-    return Sampler(str(model_dir), **engine_kwargs(cfg["sampling"]))
+    return Sampler(str(model_dir), **engine_kwargs(cfg["sampling"],
+                                                   sleep=bool(cfg["sleep_engine_while_training"])))
 
 
 def _sampling(cfg: dict, seed: int, *parts):
     from deductive.inference.rollout import SamplingConfig
 
     return SamplingConfig.from_config(dict(cfg["sampling"], seed=derive_seed(seed, *parts) % 2**31))
-
-
-def _trim(rows: PackedRows) -> PackedRows:
-    """Drop the trailing padding columns shared by all rows (pure padding: results unchanged)."""
-    used = int((rows.doc_ids >= 0).any(0).nonzero().max()) + 1 if (rows.doc_ids >= 0).any() else 1
-    return rows.select((slice(None), slice(0, used)))
 
 
 def _sample(sampler, puzzles: list[Puzzle], k: int, sampling, cfg: dict, d: distributed.Dist) -> list[dict]:
@@ -277,7 +273,7 @@ def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_fil
            ckpt_root: Path, log: Callable) -> Session:
     """Processes, GPUs and data; every check that can fail before any work."""
     cfg = run_config(config, run)
-    d = distributed.init(cfg["device"])
+    d = distributed.init(cfg["device"], cpu_offload=bool(cfg["memory"]["fsdp_cpu_offload"]))
     try:
         distributed.check_gpus(int(cfg.get("gpus_required", 0)), d.world)
     except distributed.NotEnoughGPUs as exc:
@@ -326,7 +322,7 @@ def _resume(s: Session, make_sampler: Callable) -> None:
     d.barrier()
     dtype = _dtype(cfg["dtype"])
     max_len = max(int(cfg["row_tokens"]), int(cfg["sampling"]["engine"]["max_model_len"]))
-    full = hf_to_tune(load_hf_state_dict(weights_dir), s.model_dir)
+    full = distributed.on_rank0(d, lambda: hf_to_tune(load_hf_state_dict(weights_dir), s.model_dir))
     if d.distributed:
         model = build_model(s.model_dir, dtype=dtype, device="meta", max_seq_len=max_len)
         if mem["activation_checkpointing"]:
@@ -397,7 +393,7 @@ def _iteration(s: Session, it: int) -> dict:
                           _sampling(cfg, s.seed, "train", it), cfg, d)
     sleep = bool(cfg["sleep_engine_while_training"]) and d.is_main
     if sleep:  # give the GPU memory of the engine's weights and KV cache to the trainer
-        s.sampler.sleep()
+        s.sampler.sleep(level=2)  # its weights are replaced after the step anyway
 
     shaping = {k: float(v) for k, v in (cfg.get("reward_shaping") or {}).items()}  # training-only
     with timer("pack"):  # advantages, drop zero-advantage completions, pack
@@ -418,9 +414,16 @@ def _iteration(s: Session, it: int) -> dict:
         if sleep:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
-            s.sampler.wake_up()
-        if d.is_main and kept:  # unchanged weights need no hand-off
-            s.sampler.load_weights(engine_state(hf_state, s.model_dir))
+            s.sampler.wake_up(["weights"])
+        handoff = None
+        if d.is_main and (kept or sleep):  # unchanged weights need no hand-off, unless discarded
+            # written once: the engine reloads from it and the checkpoint links its files
+            handoff = ckpt.write_handoff(s.ckpt_root, hf_state, s.model_dir,
+                                         engine_extra=engine_extra(hf_state, s.model_dir))
+            hf_state = None  # rank 0's full copy is on disk now
+            s.sampler.load_weights(handoff)
+        if sleep:
+            s.sampler.wake_up(["kv_cache"])
 
     iterations = int(cfg["iterations"])
     validate = it % int(cfg["val_every"]) == 0 or it == iterations
@@ -440,7 +443,7 @@ def _iteration(s: Session, it: int) -> dict:
     # resumes from the newest saved
     save = (new_best or it % int(cfg["checkpoint_every"]) == 0 or it == iterations
             or bool(s.state["stopped_because"]))
-    checkpoint_seconds = _checkpoint(s, it, hf_state) if save else 0.0
+    checkpoint_seconds = _checkpoint(s, it, hf_state, handoff) if save else 0.0
     record["seconds"]["checkpoint"] = round(checkpoint_seconds, 4)
     record["seconds"]["overhead"] = round(record["seconds"]["overhead"] + record["seconds"]["checkpoint"], 4)
     record["seconds"]["total"] = round(record["seconds"]["total"] + record["seconds"]["checkpoint"], 4)
@@ -472,11 +475,12 @@ def _bookkeeping(s: Session, it: int, val_reward: float | None) -> bool:
     return new_best
 
 
-def _checkpoint(s: Session, it: int, hf_state: dict) -> float:
-    """Save iteration `it` atomically, keep the newest and the best; returns the seconds taken."""
+def _checkpoint(s: Session, it: int, hf_state: dict | None, handoff: Path | None) -> float:
+    """Save iteration `it` atomically (its weights linked from the hand-off directory when rank 0
+    wrote one), keep the newest and the best; returns the seconds taken."""
     t = time.monotonic()
     d, state = s.d, s.state
-    ckpt.save(s.ckpt_root, it, hf_state=hf_state, base_model_dir=s.model_dir,
+    ckpt.save(s.ckpt_root, it, hf_state=hf_state, base_model_dir=s.model_dir, weights_from=handoff,
               optimizer_state=get_optimizer_state_dict(s.model, s.optimizer), state=state,
               rank=d.rank, barrier=d.barrier)
     if d.is_main:

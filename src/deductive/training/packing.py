@@ -210,3 +210,62 @@ def packed_logprobs(model: torch.nn.Module, rows: PackedRows, *, use_block_mask:
     logprobs = out.index_put((r_idx, t_idx), lp)
     ent = torch.zeros_like(out).index_put((r_idx, t_idx), torch.cat(ents)) if entropy else None
     return logprobs, ent
+
+
+# ------------------------------------------------------------------------------ step shapes
+# torchtune compiles flex attention with `dynamic=False`: every new (rows, length) shape of a
+# step compiles again, and past torch's recompile limit (8) the call falls back to the unfused
+# implementation that materialises the full L x L score matrix ("materializes the full scores
+# matrix": ~86 GB per layer at 16k tokens in fp32). So the compiled path gets a small fixed set
+# of shapes: a fixed number of rows per step and a length from `length_buckets`.
+
+def length_buckets(row_tokens: int, count: int = 4, multiple: int = 128) -> tuple[int, ...]:
+    """Step lengths allowed on the compiled path: row_tokens, row_tokens/2, /4, ... (`count` of
+    them), each rounded up to a multiple of flex attention's block size (128); ascending."""
+    out = {row_tokens}
+    for i in range(1, count):
+        out.add(min(row_tokens, max(multiple, -(-(row_tokens >> i) // multiple) * multiple)))
+    return tuple(sorted(out))
+
+
+def used_columns(rows: PackedRows) -> int:
+    """Columns up to the last non-padding position of any row (at least 1)."""
+    real = (rows.doc_ids >= 0).any(0)
+    return int(real.nonzero().max()) + 1 if bool(real.any()) else 1
+
+
+def pad_rows(rows: PackedRows, n_rows: int) -> PackedRows:
+    """Append empty rows (padding, weight 0) up to `n_rows` rows."""
+    missing = n_rows - len(rows)
+    if missing <= 0:
+        return rows
+    R, L = missing, rows.tokens.shape[1]
+    pos = torch.arange(L, dtype=torch.long).expand(R, L)
+    empty = PackedRows(tokens=rows.tokens.new_zeros((R, L)), input_pos=pos.clone(),
+                       doc_ids=torch.full((R, L), PAD_DOC, dtype=torch.long),
+                       src_pos=torch.full((R, L), -1, dtype=torch.long),
+                       sampling_logprobs=torch.zeros((R, L)), advantages=torch.zeros((R, L)),
+                       weights=torch.zeros((R, L)))
+    return PackedRows(*(torch.cat([getattr(rows, f), getattr(empty, f).to(getattr(rows, f).dtype)])
+                        for f in rows.__dataclass_fields__))
+
+
+def step_batches(rows: PackedRows, per_step: int, rank: int = 0, world: int = 1, *,
+                 fixed_shapes: bool = False, buckets: tuple[int, ...] | None = None):
+    """(global step batch, this rank's rows) for each optimiser step over `rows`.
+
+    Eager path: trailing padding columns shared by all rows are dropped (results unchanged).
+    `fixed_shapes` (the compiled flex-attention path): every step has exactly `per_step` rows
+    (empty rows appended) and a length from `buckets` (default `length_buckets` of the row
+    width), so a whole run compiles at most len(buckets) shapes per rank.
+    """
+    width = rows.tokens.shape[1]
+    buckets = buckets or length_buckets(width)
+    for start in range(0, len(rows), per_step):
+        batch = rows.select(slice(start, start + per_step))
+        used = used_columns(batch)
+        if fixed_shapes:
+            batch = pad_rows(batch, per_step)
+            used = next((b for b in buckets if b >= used), width)
+        batch = batch.select((slice(None), slice(0, used)))
+        yield batch, batch.select(slice(rank, None, world))

@@ -98,3 +98,8 @@ def engine_state(hf_state: dict[str, torch.Tensor], model_dir: str | Path) -> di
     if hf_config(model_dir).get("tie_word_embeddings") and "lm_head.weight" not in hf_state:
         return dict(hf_state, **{"lm_head.weight": hf_state["model.embed_tokens.weight"].clone()})
     return hf_state
+
+
+def engine_extra(hf_state: dict[str, torch.Tensor], model_dir: str | Path) -> dict[str, torch.Tensor]:
+    """What `engine_state` adds to `hf_state` (the tied LM head's copy), on its own."""
+    return {k: v for k, v in engine_state(hf_state, model_dir).items() if k not in hf_state}

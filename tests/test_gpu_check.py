@@ -1,0 +1,50 @@
+"""`make gpu-check`'s script on CPU (issue 11, item 7): the same code path with a tiny model,
+two ranks (FSDP2 + CPU offload over gloo), 12 iterations of different packings, checkpoint and
+resume. Flex attention and its compilation need CUDA and are not exercised here."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deductive.training.gpu_check import TINY, iteration_samples, model_flops
+from deductive.training.packing import pack
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_model_flops_by_hand():
+    arch = dict(TINY, hidden_size=8, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2,
+                num_key_value_heads=1, vocab_size=10)
+    samples = [{"puzzle_id": "p", "sample_index": j, "prompt_token_ids": [2, 3, 4],
+                "completion_token_ids": [5] * n, "logprobs": [-1.0] * n, "advantage": 1.0} for j, n in enumerate((2, 1))]
+    rows = pack(samples, 8)
+    # layer: q,o 2*64 + k,v 2*8*4 + mlp 3*8*16 = 576; 6 real tokens; attended pairs: prompt 6,
+    # completion 1: 2*3 + 3 = 9, completion 2: 1*3 + 1 = 4 -> 19; 3 completion tokens
+    assert model_flops(rows, arch) == 6 * 576 * 6 + 12 * 8 * 19 + 6 * 10 * 8 * 3
+
+
+def test_iterations_pack_into_different_shapes():
+    from deductive.training.packing import used_columns
+
+    packed = [pack(iteration_samples(it, row_tokens=4096, vocab=151936), 4096) for it in range(1, 13)]
+    assert len({(len(rows), used_columns(rows)) for rows in packed}) == 12
+
+
+@pytest.mark.slow
+@pytest.mark.distributed
+def test_gpu_check_runs_on_cpu_with_two_ranks(tmp_path):
+    out = tmp_path / "gc"
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                           "scripts/gpu_check.py", "--tiny", "--device", "cpu", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads((out / "gpu_check.json").read_text())
+    assert result["ok"] and result["world"] == 2 and result["bf16_parameters"]
+    assert result["distinct_packings"] == 12 and len(result["distinct_step_shapes"]) <= len(result["buckets"])
+    assert result["resume"] == dict(result["resume"], same_weights=True, same_optimizer=True, same_next_loss=True,
+                                    all_ranks=True)
+    assert result["tokens_per_second"] > 0 and not result["fallback_messages"]
+    assert "gpu-check on cpu x2" in proc.stdout and "OK" in proc.stdout
