@@ -79,7 +79,7 @@ def training_throughput(model_dir: Path, *, row_tokens: int, prompt_len: int, co
                                                         prompt_len=prompt_len,
                                                         completion_lengths=completion_lengths, vocab=vocab))
     rows = pack(samples, row_tokens)
-    cfg = with_training_defaults({"rows_per_device_per_step": 2, "loss": {"epsilon": 0.2},
+    cfg = with_training_defaults({"rows_per_device_per_step": 2, "loss": {"epsilon": 0.2}, "sampling": {"temperature": 1.0},
                                   "optimizer": {"lr": 6e-6, "betas": [0.9, 0.99], "weight_decay": 0.1}})
     optimizer = make_optimizer(model, cfg["optimizer"])
     optimise(model, optimizer, rows.select(slice(0, 2)), cfg, d)  # warm-up
@@ -150,7 +150,7 @@ def gpu_mfu(name: str, *, row_tokens: int, peak_tflops: float, steps: int = 3) -
                                                         vocab=vocab))
     rows = pack(samples, row_tokens)
     rows = rows.select(slice(0, 2 * steps))
-    cfg = with_training_defaults({"rows_per_device_per_step": 2, "loss": {"epsilon": 0.2}, "num_output_chunks": 8,
+    cfg = with_training_defaults({"rows_per_device_per_step": 2, "loss": {"epsilon": 0.2}, "sampling": {"temperature": 1.0}, "num_output_chunks": 8,
                                   "optimizer": {"lr": 6e-6, "betas": [0.9, 0.99], "weight_decay": 0.1}})
     cfg["flex_attention"] = True  # not a config key: the benchmark's own switch
     optimizer = make_optimizer(model, cfg["optimizer"])
