@@ -20,12 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from deductive.io import atomic_write_text  # noqa: E402
-from deductive.provenance import provenance  # noqa: E402
-from deductive.puzzles.generator import generate  # noqa: E402
-from deductive.puzzles.world import Shape  # noqa: E402
+from deductive.io import atomic_write_text
+from deductive.provenance import provenance
+from deductive.puzzles.generator import generate
+from deductive.puzzles.world import Shape
 
 # (label, players, shape, puzzles, puzzles with --quick)
 SETTINGS = [

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Training benchmarks (deductive.training.bench): throughput of the real training step,
+"""Training benchmarks (scripts/training_bench.py): throughput of the real training step,
 packing efficiency of prompt-shared rows, and per-iteration overhead; writes
 results/bench/training.{csv,md}. `--gpu` adds tokens/s and MFU of Qwen2.5 shapes on a GPU."""
 
@@ -24,11 +24,10 @@ def main(argv=None) -> int:
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="GPU dense bf16 peak (H100 SXM: 989)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "training")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "src"))
     from deductive.io import atomic_write_text
     from deductive.progress import Progress
     from deductive.provenance import provenance
-    from deductive.training import bench
+    import training_bench as bench  # scripts/training_bench.py, beside this script
 
     rows: list[dict] = []
 

@@ -16,12 +16,11 @@ import signal
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from deductive.puzzles import pools  # noqa: E402
-from deductive.puzzles.generator import GenerationError  # noqa: E402
-from deductive.puzzles.run import RunArgs, RunError, write_puzzles  # noqa: E402
-from deductive.puzzles.world import NoMurder, Shape  # noqa: E402
+from deductive.puzzles import pools
+from deductive.puzzles.generator import GenerationError
+from deductive.puzzles.run import RunArgs, RunError, write_puzzles
+from deductive.puzzles.world import NoMurder, Shape
 
 
 class _Parser(argparse.ArgumentParser):

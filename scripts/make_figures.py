@@ -14,11 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from deductive.config import ConfigError  # noqa: E402
-from deductive.figures.data import FigureInputError  # noqa: E402
-from deductive.figures.render import render_all  # noqa: E402
+from deductive.config import ConfigError, load_config
+from deductive.figures.data import FigureInputError
+from deductive.figures.render import render_all
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,13 +24,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=Path("results"), help="results root (read only)")
     parser.add_argument("--out", type=Path, default=Path("figures"), help="figures root")
     parser.add_argument("--profile", action="append", help="only this profile (repeatable)")
+    parser.add_argument("--config", type=Path, help="resolved figures config of the workflow (its profile's settings)")
     args = parser.parse_args(argv)
     if not args.results.is_dir():
         print(f"error: no results folder at {args.results}", file=sys.stderr)
         return 2
     start = time.monotonic()
     try:
-        done = render_all(args.results, args.out, args.profile)
+        sections = {}
+        if args.config:
+            job = load_config(args.config)
+            sections[job["profile"]] = job.get("figures") or {}
+        done = render_all(args.results, args.out, args.profile, sections)
     except (ConfigError, FigureInputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from deductive.config import ConfigError, load_config  # noqa: E402
-from deductive.preflight import check  # noqa: E402
+from deductive.config import ConfigError, load_config
+from deductive.preflight import check
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from deductive.config import ConfigError, load_config  # noqa: E402
-from deductive.inference.models import ModelPrepError, prepare_model  # noqa: E402
+from deductive.config import ConfigError, load_config
+from deductive.inference.model_prep import ModelPrepError, prepare_model
 
 
 def main(argv: list[str] | None = None) -> int:

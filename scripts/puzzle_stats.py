@@ -12,12 +12,11 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from deductive.io import atomic_write_json  # noqa: E402
-from deductive.provenance import provenance  # noqa: E402
-from deductive.puzzles.formats import PuzzleFileError, detect_format, load_puzzles  # noqa: E402
-from deductive.puzzles.stats import format_summary, summarize  # noqa: E402
+from deductive.io import atomic_write_json
+from deductive.provenance import provenance
+from deductive.puzzles.formats import PuzzleFileError, detect_format, load_puzzles
+from deductive.puzzles.stats import format_summary, summarize
 
 
 class _Parser(argparse.ArgumentParser):

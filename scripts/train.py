@@ -1,9 +1,12 @@
 #!/usr/bin/env python
-"""Train one GRPO run of a profile: `python scripts/train.py --config workflow/config/smoke.yaml
---run tiny-qwen2`. Multi-GPU: `torchrun --nproc-per-node N scripts/train.py ...` (several nodes:
-add --nnodes/--rdzv-backend c10d/--rdzv-endpoint, see deductive/training/distributed.py).
-Resumes from the newest complete checkpoint; writes results/<profile>/train/<run>/{metrics.jsonl,
-summary.json} and checkpoints/<profile>/<run>/."""
+"""Train one GRPO run: `python scripts/train.py --config results/smoke/config/train-tiny-qwen2.json
+--run tiny-qwen2 --model-dir models/tiny-qwen2 --train results/smoke/puzzles/train.jsonl
+--val results/smoke/puzzles/val.jsonl --out results/smoke/train/tiny-qwen2
+--checkpoints checkpoints/smoke/tiny-qwen2` (the workflow's rule `train` passes all of these).
+--config also takes a whole profile config (workflow/config/<profile>.yaml).
+Multi-GPU: `torchrun --nproc-per-node N scripts/train.py ...` (several nodes: add
+--nnodes/--rdzv-backend c10d/--rdzv-endpoint, see deductive/training/distributed.py).
+Resumes from the newest complete checkpoint; writes <out>/{metrics.jsonl,summary.json}."""
 
 from __future__ import annotations
 
@@ -11,41 +14,29 @@ import argparse
 import sys
 from pathlib import Path
 
+from deductive.config import ConfigError, load_config
+from deductive.inference.model_prep import ModelPrepError
+from deductive.inference.rollout import RolloutError
+from deductive.puzzles.formats import PuzzleFileError
+from deductive.training.loop import TrainingError, train
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="workflow/config/<profile>.yaml")
+    parser.add_argument("--config", required=True, help="the run's resolved config (or a profile config)")
     parser.add_argument("--run", required=True, help="a key of training.runs")
-    parser.add_argument("--model-dir", type=Path, help="default models/<run's model>")
-    parser.add_argument("--train", type=Path, help="train puzzles (default results/<profile>/puzzles/<train_split>.jsonl)")
-    parser.add_argument("--val", type=Path, help="val puzzles (default results/<profile>/puzzles/<val_split>.jsonl)")
-    parser.add_argument("--out", type=Path, help="default results/<profile>/train/<run>")
-    parser.add_argument("--checkpoints", type=Path, help="default checkpoints/<profile>/<run>")
+    parser.add_argument("--model-dir", type=Path, required=True, help="models/<run's model>")
+    parser.add_argument("--train", type=Path, required=True, help="train puzzles (.jsonl)")
+    parser.add_argument("--val", type=Path, required=True, help="val puzzles (.jsonl)")
+    parser.add_argument("--out", type=Path, required=True, help="metrics and summary folder")
+    parser.add_argument("--checkpoints", type=Path, required=True, help="checkpoint folder of the run")
     parser.add_argument("--stop-after", type=int, help="do at most this many more iterations, then stop (resumable)")
     args = parser.parse_args(argv)
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from deductive.config import ConfigError, load_config
-    from deductive.puzzles.formats import PuzzleFileError
-    from deductive.training.loop import TrainingError, default_paths, train
-
-    expected = [ConfigError, TrainingError, PuzzleFileError, FileNotFoundError]
-    try:
-        from deductive.inference.rollout import RolloutError
-        from deductive.inference.models import ModelPrepError
-
-        expected += [RolloutError, ModelPrepError]
-    except ImportError:
-        pass
     try:
         config = load_config(args.config)
-        paths = default_paths(config, args.run)
-        for key, value in (("model_dir", args.model_dir), ("train_file", args.train), ("val_file", args.val),
-                           ("out_dir", args.out), ("ckpt_root", args.checkpoints)):
-            if value is not None:
-                paths[key] = value
-        train(config, args.run, stop_after=args.stop_after, **paths)
-    except tuple(expected) as exc:
+        train(config, args.run, stop_after=args.stop_after, model_dir=args.model_dir, train_file=args.train,
+              val_file=args.val, out_dir=args.out, ckpt_root=args.checkpoints)
+    except (ConfigError, TrainingError, PuzzleFileError, FileNotFoundError, RolloutError, ModelPrepError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

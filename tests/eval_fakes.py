@@ -35,3 +35,20 @@ def make_complete(puzzles: list[Puzzle], delay: float = 0.0):
                 "usage": {"prompt_tokens": len(puzzle.prompt) // 4, "completion_tokens": len(text) // 4}}
 
     return complete
+
+
+def layout(config: dict, entry_name: str):
+    """The paths the workflow's evaluation rules give an entry of a throw-away profile."""
+    from deductive.config import PUBLISHED_SPLIT, REPO_ROOT
+    from deductive.evaluation.entries import list_entries
+    from deductive.evaluation.run import Layout
+
+    entry = list_entries(config)[entry_name]
+    profile = config["profile"]
+    puzzles = {s: REPO_ROOT / (config["evaluation"]["published_val"] if s == PUBLISHED_SPLIT
+                               else f"results/{profile}/puzzles/{s}.jsonl") for s in entry.splits}
+    model = entry.api.get("serve") if entry.kind == "api" else entry.model_name
+    return Layout(out_dir=REPO_ROOT / "results" / profile / "eval" / entry_name,
+                  work_dir=REPO_ROOT / "work" / profile / "eval" / entry_name, puzzles=puzzles,
+                  model_dir=REPO_ROOT / "models" / model if model else None,
+                  train_summary=REPO_ROOT / "results" / profile / "train" / str(entry.run) / "summary.json")

@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOT
 from deductive.config import load_config
 from deductive.inference.api_client import APIClient, APIRequestError, MissingAPIKey, for_entry, is_retryable
-from deductive.inference.models import prepare_model
+from deductive.inference.model_prep import prepare_model
 from deductive.inference.serve import VLLMServer
 
 KEY_ENV = "DEDUCTIVE_TEST_API_KEY"

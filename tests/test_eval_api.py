@@ -50,8 +50,8 @@ def profile(request):
 
 
 def _factory(delay=0.0):
-    def factory(config, entry, base_url):
-        return eval_fakes.make_complete(entries_mod.load_split(config, "published_val"), delay)
+    def factory(config, entry, base_url, cache_dir):
+        return eval_fakes.make_complete(entries_mod.load_split(config, "published_val", PUBLISHED_VAL), delay)
     return factory
 
 
@@ -61,20 +61,20 @@ def _entry(config, name):
 
 def test_missing_key_skips_with_one_line_and_a_record(profile, monkeypatch, capsys):
     monkeypatch.delenv("DEDUCTIVE_TEST_UNSET_KEY", raising=False)
-    status = run.evaluate_api(profile, _entry(profile, "keyless"), client_factory=_factory())
+    status = run.evaluate_api(profile, _entry(profile, "keyless"), eval_fakes.layout(profile, "keyless"), client_factory=_factory())
     assert status == {"published_val": "skipped"}
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and "DEDUCTIVE_TEST_UNSET_KEY" in out[0] and out[0].startswith("skip: keyless")
-    record = json.loads(run.paths(profile, "keyless", "published_val")["skipped"].read_text())
+    record = json.loads(eval_fakes.layout(profile, "keyless").files("published_val")["skipped"].read_text())
     assert record["status"] == "skipped" and record["api_key_env"] == "DEDUCTIVE_TEST_UNSET_KEY"
     assert record["published_key"] == "o1"
-    assert not run.paths(profile, "keyless", "published_val")["summary"].exists()
+    assert not eval_fakes.layout(profile, "keyless").files("published_val")["summary"].exists()
 
 
 def test_summary_carries_provenance_and_costs(profile, monkeypatch):
     monkeypatch.setenv("DEDUCTIVE_TEST_FAKE_KEY", "x")
-    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), client_factory=_factory())
-    p = run.paths(profile, "fake-endpoint", "published_val")
+    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), eval_fakes.layout(profile, "fake-endpoint"), client_factory=_factory())
+    p = eval_fakes.layout(profile, "fake-endpoint").files("published_val")
     s = json.loads(p["summary"].read_text())
     for key in ("entry", "kind", "model", "split", "n_puzzles", "samples_per_puzzle", "accuracy", "solved_share",
                 "ci95", "mean_prompt_tokens", "mean_completion_tokens", "usd_per_puzzle", "price_basis",
@@ -94,7 +94,7 @@ def test_summary_carries_provenance_and_costs(profile, monkeypatch):
     assert s["ci95"][0] <= s["accuracy"] <= s["ci95"][1]
     # deterministic gzip: finalising again gives the same bytes
     before = p["samples"].read_bytes()
-    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), client_factory=_factory())
+    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), eval_fakes.layout(profile, "fake-endpoint"), client_factory=_factory())
     assert p["samples"].read_bytes() == before
 
 
@@ -103,8 +103,8 @@ def test_incomplete_set_is_never_summarised(profile, monkeypatch):
     entry = _entry(profile, "fake-endpoint")
     calls = {"n": 0}
 
-    def factory(config, entry, base_url):
-        inner = eval_fakes.make_complete(entries_mod.load_split(config, "published_val"))
+    def factory(config, entry, base_url, cache_dir):
+        inner = eval_fakes.make_complete(entries_mod.load_split(config, "published_val", PUBLISHED_VAL))
 
         def complete(messages, params, index):
             calls["n"] += 1
@@ -114,12 +114,12 @@ def test_incomplete_set_is_never_summarised(profile, monkeypatch):
         return complete
 
     with pytest.raises(run.EvaluationError, match="ConnectionError.*rerun to resume"):
-        run.evaluate_api(profile, entry, client_factory=factory)
-    p = run.paths(profile, entry.name, "published_val")
+        run.evaluate_api(profile, entry, eval_fakes.layout(profile, entry.name), client_factory=factory)
+    p = eval_fakes.layout(profile, entry.name).files("published_val")
     assert not p["summary"].exists() and 1 <= len(read_jsonl(p["partial"])) <= 12
     with pytest.raises(IncompleteEvaluation, match="missing"):
-        run.finalise(profile, entry, "published_val", puzzles=entries_mod.load_split(profile, "published_val"),
-                     split_file=PUBLISHED_VAL, model_info={}, sampling={})
+        run.finalise(profile, entry, "published_val", eval_fakes.layout(profile, entry.name),
+                     puzzles=entries_mod.load_split(profile, "published_val", PUBLISHED_VAL), model_info={}, sampling={})
     assert not p["summary"].exists()
 
 
@@ -132,11 +132,11 @@ def test_killed_run_resumes_without_duplicates_or_losses(profile, tmp_path):
         from deductive.evaluation import entries, run
         import eval_fakes
         config = json.load(open({str(config_path)!r}))
-        factory = lambda c, e, b: eval_fakes.make_complete(entries.load_split(c, "published_val"), delay=float(sys.argv[1]))
-        run.evaluate_api(config, entries.list_entries(config)["fake-endpoint"], client_factory=factory)
+        factory = lambda c, e, b, d: eval_fakes.make_complete(entries.load_split(c, "published_val", {str(PUBLISHED_VAL)!r}), delay=float(sys.argv[1]))
+        run.evaluate_api(config, entries.list_entries(config)["fake-endpoint"], eval_fakes.layout(config, "fake-endpoint"), client_factory=factory)
     """)
     env = {**os.environ, "DEDUCTIVE_TEST_FAKE_KEY": "x"}
-    p = run.paths(profile, "fake-endpoint", "published_val")
+    p = eval_fakes.layout(profile, "fake-endpoint").files("published_val")
     proc = subprocess.Popen([sys.executable, "-c", script, "0.4"], env=env, start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline and (not p["partial"].exists() or len(read_jsonl(p["partial"])) < 3):
@@ -150,7 +150,7 @@ def test_killed_run_resumes_without_duplicates_or_losses(profile, tmp_path):
     records = read_jsonl(p["samples"])
     keys = [(r["puzzle_id"], r["sample_index"]) for r in records]
     assert len(keys) == len(set(keys)) == 12
-    assert {r["puzzle_id"] for r in records} == {pz.id for pz in entries_mod.load_split(profile, "published_val")}
+    assert {r["puzzle_id"] for r in records} == {pz.id for pz in entries_mod.load_split(profile, "published_val", PUBLISHED_VAL)}
     # the records written before the kill were kept, not sampled again
     kept = {(r["puzzle_id"], r["sample_index"]): r["text"] for r in partial}
     assert len(read_jsonl(p["partial"])) == 12
@@ -164,8 +164,8 @@ def test_tables_label_sources_and_fall_back_to_published(profile, monkeypatch):
 
     monkeypatch.setenv("DEDUCTIVE_TEST_FAKE_KEY", "x")
     monkeypatch.delenv("DEDUCTIVE_TEST_UNSET_KEY", raising=False)
-    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), client_factory=_factory())
-    run.evaluate_api(profile, _entry(profile, "keyless"), client_factory=_factory())
+    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), eval_fakes.layout(profile, "fake-endpoint"), client_factory=_factory())
+    run.evaluate_api(profile, _entry(profile, "keyless"), eval_fakes.layout(profile, "keyless"), client_factory=_factory())
     root = REPO_ROOT / "results" / profile["profile"]
     paths = write_tables(root / "eval", root / "tables", load_published())
     import csv
@@ -189,10 +189,11 @@ def test_regrade_compat_gives_compat_scores_and_keeps_fixed_results(profile, mon
     from deductive.grading import grade
 
     monkeypatch.setenv("DEDUCTIVE_TEST_FAKE_KEY", "x")
-    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), client_factory=_factory())
-    p = run.paths(profile, "fake-endpoint", "published_val")
+    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), eval_fakes.layout(profile, "fake-endpoint"), client_factory=_factory())
+    p = eval_fakes.layout(profile, "fake-endpoint").files("published_val")
     fixed_bytes = p["summary"].read_bytes()
-    written, tables = regrade_profile(profile, "compat")
+    root = REPO_ROOT / "results" / profile["profile"]
+    written, tables = regrade_profile(profile, "compat", root / "eval", root / "regrade-compat")
     assert p["summary"].read_bytes() == fixed_bytes  # untouched
     new = json.loads(written[0].read_text())
     puzzles = {pz.id: pz for pz in load_puzzles(PUBLISHED_VAL)}
@@ -206,4 +207,4 @@ def test_regrade_compat_gives_compat_scores_and_keeps_fixed_results(profile, mon
     assert new["accuracy"] < fixed["accuracy"]  # bold answers score under fixed, not under compat
     assert "regraded" in open(tables["accuracy_csv"]).read()
     with pytest.raises(RegradeError, match="overwrite"):
-        regrade_profile(profile, "compat", REPO_ROOT / "results" / profile["profile"])
+        regrade_profile(profile, "compat", root / "eval", root)

@@ -18,7 +18,7 @@ MODEL = REPO_ROOT / "models" / "tiny-qwen2"
 @pytest.fixture(scope="module")
 def tiny_qwen2():
     """models/tiny-qwen2 as the rule prepare_model makes it (kept when already there)."""
-    from deductive.inference.models import prepare_model
+    from deductive.inference.model_prep import prepare_model
 
     prepare_model("tiny-qwen2", load_config("smoke")["models"]["tiny-qwen2"], MODEL)
     return MODEL
@@ -42,9 +42,12 @@ def test_local_base_model_evaluation_and_resume(tiny_qwen2):
                               "num_clues": p.num_clues} for i, p in enumerate(shortest)])
     try:
         entry = entries.list_entries(config)["tiny-qwen2-base"]
-        [summary_path] = run.evaluate_local(config, entry)
+        import eval_fakes
+
+        layout = eval_fakes.layout(config, entry.name)
+        [summary_path] = run.evaluate_local(config, entry, layout)
         s = json.loads(summary_path.read_text())
-        p = run.paths(config, entry.name, "test")
+        p = layout.files("test")
         records = read_jsonl(p["samples"])
         assert s["kind"] == "base" and s["n_puzzles"] == 3 and len(records) == 6
         assert s["mean_prompt_tokens"] == pytest.approx(sum(len(r["prompt_token_ids"]) for r in records) / 6)
@@ -54,7 +57,7 @@ def test_local_base_model_evaluation_and_resume(tiny_qwen2):
         assert s["provenance"]["model"]["manifest_sha256"] and s["provenance"]["split"]["sha256"]
         assert s["sampling"]["max_tokens"] == 8 and "seed_rule" in s["sampling"]
         before = p["samples"].read_bytes()
-        run.evaluate_local(config, entry)  # rerun: everything resumed, nothing sampled again
+        run.evaluate_local(config, entry, layout)  # rerun: everything resumed, nothing sampled again
         assert p["samples"].read_bytes() == before
         assert len(read_jsonl(p["timing"])) == 1
     finally:

@@ -12,7 +12,7 @@ from deductive.puzzles import formula as F
 from deductive.puzzles import pools
 from deductive.puzzles.clues import meaning, truth_in
 from deductive.puzzles.generator import build, generate
-from deductive.puzzles.model import WorldModel
+from deductive.puzzles.cpsat_model import WorldModel
 from deductive.puzzles.prompt import RULES
 from deductive.puzzles.world import Shape, caps, draw_shape, draw_times, simulate
 

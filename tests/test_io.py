@@ -82,3 +82,14 @@ def test_provenance_dirty_flag_ignores_outputs_but_not_code(tmp_path):
     assert git_state(tmp_path)["dirty"] is False
     (tmp_path / "code.py").write_text("x = 2")  # the code changed
     assert git_state(tmp_path)["dirty"] is True
+
+
+def test_provenance_records_input_paths_relative_to_the_working_directory(tmp_path, monkeypatch):
+    from deductive.provenance import provenance
+
+    (tmp_path / "results" / "p" / "puzzles").mkdir(parents=True)
+    split = tmp_path / "results" / "p" / "puzzles" / "test.jsonl"
+    split.write_text("{}\n")
+    monkeypatch.chdir(tmp_path)  # the workflow runs in the repository root
+    block = provenance(inputs={"puzzles": split.resolve()})
+    assert block["inputs"]["puzzles"]["path"] == "results/p/puzzles/test.jsonl"

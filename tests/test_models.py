@@ -10,7 +10,7 @@ import torch
 
 from conftest import ROOT
 from deductive.config import load_config
-from deductive.inference.models import (ModelPrepError, build_torchtune_model, prepare_model,
+from deductive.inference.model_prep import (ModelPrepError, build_torchtune_model, prepare_model,
                                         read_manifest, torchtune_spec)
 
 SMOKE = load_config("smoke")

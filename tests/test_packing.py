@@ -2,7 +2,7 @@ import torch
 import pytest
 
 from deductive.training.advantages import assign_advantages
-from deductive.training.model import load_model
+from deductive.training.tune_model import load_model
 from deductive.training.packing import PAD_DOC, attention_mask, pack, packed_logprobs
 from training_fixtures import make_tiny_qwen2, synthetic_samples
 

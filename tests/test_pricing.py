@@ -27,7 +27,10 @@ def test_token_and_throughput_arithmetic():
     assert o1.cost(0, 1_000_000) == pytest.approx(60.0)
     h100 = table.device("h100-80gb")
     # 2 GPUs for 360 s producing 100 completions = 7.2 GPU-seconds each
-    got = pricing.throughput_cost_per_completion(360, 2, 100, h100)
+    from deductive.evaluation.cost import throughput_cost
+
+    got = throughput_cost(sampling_seconds=360, device_count=2, completions=100, device="h100-80gb",
+                          price=h100)["usd_per_puzzle_throughput"]
     assert got == pytest.approx(7.2 * h100.usd_per_hour / 3600)
 
 

@@ -5,7 +5,8 @@ import csv
 
 import pytest
 
-from deductive.evaluation.published import PUBLISHED_CSV, implied_prompt_tokens, load_published
+from deductive.evaluation.cost import implied_prompt_tokens
+from deductive.evaluation.published import PUBLISHED_CSV, load_published
 from deductive.pricing import load_prices
 
 # Prompt tokens per provider tokenizer that reproduce the published 3-decimal figures (the

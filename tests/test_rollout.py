@@ -17,7 +17,7 @@ import torch
 
 from conftest import PUBLISHED_VAL, ROOT
 from deductive.config import load_config
-from deductive.inference.models import prepare_model
+from deductive.inference.model_prep import prepare_model
 from deductive.inference.rollout import (EarlyAbort, RolloutError, Sampler, SamplingConfig,
                                          sample_to_file)
 from deductive.io import read_jsonl

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from conftest import ROOT
 from deductive.config import derive_seed, load_config
-from deductive.inference.models import prepare_model
+from deductive.inference.model_prep import prepare_model
 from deductive.puzzles.run import RunArgs, write_puzzles
 from deductive.training.loop import run_config, train
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from deductive.training.advantages import assign_advantages
-from deductive.training.model import load_model
+from deductive.training.tune_model import load_model
 from deductive.training.packing import (length_buckets, pack, packed_logprobs, pad_rows, step_batches,
                                         used_columns)
 from training_fixtures import make_tiny_qwen2, synthetic_samples

@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 
 from deductive.training import checkpoint as ckpt
 from deductive.training.loop import TrainingError, iteration_puzzles, data_order, train
-from deductive.training.model import load_model
+from deductive.training.tune_model import load_model
 from training_fixtures import TorchSampler, make_tiny_qwen2, tiny_config, write_puzzles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,13 +176,15 @@ def test_not_enough_gpus_stops_before_any_work(inputs, tmp_path):
 
 
 def test_script_reports_user_errors_in_one_line(tmp_path):
+    paths = ["--model-dir", str(tmp_path / "model"), "--train", str(tmp_path / "train.jsonl"), "--val",
+             str(tmp_path / "val.jsonl"), "--out", str(tmp_path / "out"), "--checkpoints", str(tmp_path / "ckpt")]
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     proc = subprocess.run([sys.executable, "scripts/train.py", "--config", "workflow/config/paper.yaml",
-                           "--run", "qwen2.5-14b"], cwd=ROOT, capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+                           "--run", "qwen2.5-14b", *paths], cwd=ROOT, capture_output=True, text=True, env=env)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and "GPU" in proc.stderr and "Traceback" not in proc.stderr
     proc = subprocess.run([sys.executable, "scripts/train.py", "--config", "workflow/config/smoke.yaml",
-                           "--run", "nope"], cwd=ROOT, capture_output=True, text=True)
+                           "--run", "nope", *paths], cwd=ROOT, capture_output=True, text=True, env=env)
     assert proc.returncode == 2 and "no training run 'nope'" in proc.stderr
 
 

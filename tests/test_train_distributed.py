@@ -34,7 +34,7 @@ def test_fsdp2_two_processes_equal_one_process(tmp_path):
     assert abs(a["stats"]["loss"] - b["stats"]["loss"]) < 1e-6
     assert abs(a["stats"]["grad_norm"] - b["stats"]["grad_norm"]) < 1e-5 * a["stats"]["grad_norm"]
     assert a["state"].keys() == b["state"].keys()
-    from deductive.training.model import hf_to_tune, load_hf_state_dict
+    from deductive.training.tune_model import hf_to_tune, load_hf_state_dict
 
     base = hf_to_tune(load_hf_state_dict(model_dir), model_dir)
     worst = max(float((a["state"][k] - b["state"][k]).abs().max()) for k in a["state"])

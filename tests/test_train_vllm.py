@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT
 from deductive.config import load_config
-from deductive.inference.models import prepare_model
+from deductive.inference.model_prep import prepare_model
 from deductive.training.loop import _default_sampler, train
 from training_fixtures import tiny_config, write_puzzles
 
@@ -36,7 +36,7 @@ class SyntheticReward:
 
 
 # smollm2-135m (Llama, tied embeddings) caught vLLM keeping a stale tied LM head after reload
-# (see deductive.training.model.engine_state): ratio mean 1.0075 and 12.5% clipped without the fix.
+# (see deductive.training.tune_model.engine_state): ratio mean 1.0075 and 12.5% clipped without the fix.
 # At temperature 0.7 the sampler records log-probs of softmax(logits / 0.7) (vLLM's processed
 # log-probs) and the trainer divides its logits by 0.7: the ratio stays 1 (with raw log-probs on
 # one side it would not: see test_rollout's temperature test).

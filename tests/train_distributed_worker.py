@@ -16,8 +16,9 @@ import torch  # noqa: E402
 
 from deductive.training import distributed  # noqa: E402
 from deductive.training.advantages import assign_advantages  # noqa: E402
+from deductive.settings import with_training_defaults  # noqa: E402
 from deductive.training.loop import make_optimizer, optimise  # noqa: E402
-from deductive.training.model import build_model, hf_to_tune, load_hf_state_dict  # noqa: E402
+from deductive.training.tune_model import build_model, hf_to_tune, load_hf_state_dict  # noqa: E402
 from deductive.training.packing import pack  # noqa: E402
 from training_fixtures import synthetic_samples  # noqa: E402
 
@@ -46,13 +47,13 @@ def main(model_dir: Path, out: Path, offload: bool = False) -> None:
         n = len(sample["completion_token_ids"])
         sample["logprobs"] = (-5.545 + 0.3 * torch.randn(n, generator=noise)).tolist()
     rows = pack(samples, row_tokens=64, rows_multiple_of=GLOBAL_ROWS_PER_STEP)
-    cfg = {"rows_per_device_per_step": GLOBAL_ROWS_PER_STEP // d.world,
-           "fixed_step_shapes": offload,  # the compiled path's padded steps: same results
-           "sampling": {"temperature": 1.0},
-           "loss": {"epsilon": 0.2, "kl_coef": 0.0, "entropy_coef": 0.0},
-           "optimizer": {"lr": 1e-3, "betas": [0.9, 0.99], "weight_decay": 0.1,
-                         # no clipping either way; a huge bound still measures the norm
-                         "max_grad_norm": None if offload else 1e9}}
+    cfg = with_training_defaults({"rows_per_device_per_step": GLOBAL_ROWS_PER_STEP // d.world,
+                                  "fixed_step_shapes": offload,  # the compiled path's padded steps: same results
+                                  "sampling": {"temperature": 1.0},
+                                  "loss": {"epsilon": 0.2, "kl_coef": 0.0, "entropy_coef": 0.0},
+                                  "optimizer": {"lr": 1e-3, "betas": [0.9, 0.99], "weight_decay": 0.1,
+                                                # no clipping either way; a huge bound still measures the norm
+                                                "max_grad_norm": None if offload else 1e9}})
     optimizer = make_optimizer(model, cfg["optimizer"])
     stats = optimise(model, optimizer, rows, cfg, d)
     state = distributed.full_state(model, d)

@@ -99,7 +99,7 @@ class TorchSampler:
 
     def load_weights(self, state):
         if isinstance(state, (str, Path)):  # a hand-off directory, as the real engine reloads
-            from deductive.training.model import load_hf_state_dict
+            from deductive.training.tune_model import load_hf_state_dict
 
             state = load_hf_state_dict(state)
         self.model.load_state_dict(state, strict=True)

@@ -1,23 +1,34 @@
-"""Loading and validating the pinned configuration of a profile.
+"""Loading, coercing and validating the pinned configuration of a profile.
 
-`load_config("workflow/config/smoke.yaml")` returns the config as a dict after checking it
-against `workflow/schemas/config.schema.yaml`. A mistake is reported as one `ConfigError`
-naming the file, the key path and, for an unknown key, the allowed keys and the closest one.
-Snakemake validates with the same schema (Snakefile), so scripts and the DAG agree.
+`resolve_config(raw, source)` is the one place a config is checked: string scalars that a
+nested `snakemake --config` hands over (YAML BaseLoader) are coerced to the schema's types where
+they parse cleanly, the schema is checked (`workflow/schemas/config.schema.yaml`), and then the
+cross references a schema cannot express (model names, splits, price keys, the selection split
+never being the test split). Every mistake is reported as one `ConfigError` naming the key.
+The Snakefile resolves the config once and hands each job the resolved values it uses
+(deductive.jobs); `load_config(path)` does the same for a script run by hand.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
+from deductive.pricing import PricingError, load_prices
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 CONFIG_DIR = REPO_ROOT / "workflow" / "config"
+PUBLISHED_SPLIT = "published_val"
+HELD_OUT_SPLIT = "test"
+JOB_MARKER = "resolved_job"  # key of a per-job resolved config written by the workflow
 
 
 class ConfigError(ValueError):
@@ -65,8 +76,78 @@ def _explain(error: jsonschema.ValidationError, schema: dict, source: str) -> st
     return f"{source}: bad value for '{where}': {error.message}"
 
 
+# ------------------------------------------------------------------------------ coercion
+
+_UNSET = object()
+
+
+def _parse_scalar(text: str, types: list[str]) -> Any:
+    """`text` as the first of `types` it parses to cleanly, else _UNSET."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = _UNSET
+    for kind in types:
+        if kind == "integer" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind == "number":
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return value
+            try:  # YAML 1.1 reads 1e-6 as a string
+                return float(text)
+            except ValueError:
+                pass
+        if kind == "boolean" and isinstance(value, bool):
+            return value
+        if kind == "null" and value is None:
+            return None
+        if kind in ("array", "object") and isinstance(value, list if kind == "array" else dict):
+            return value
+    return _UNSET
+
+
+def coerce_to_schema(value: Any, schema: dict) -> Any:
+    """A copy of `value` with each string scalar the schema wants as another type replaced by
+    that type, where the string parses cleanly (`"1"` -> 1, `"true"` -> True, `"null"` -> None).
+    Anything else is left alone for the schema check to report."""
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        return {key: coerce_to_schema(item, props.get(key, extra if isinstance(extra, dict) else {}))
+                for key, item in value.items()}
+    if isinstance(value, list):
+        items = schema.get("items")
+        return [coerce_to_schema(item, items) if isinstance(items, dict) else item for item in value]
+    if isinstance(value, str):
+        types = schema.get("type")
+        types = [types] if isinstance(types, str) else list(types or [])
+        if "enum" in schema and value not in schema["enum"]:
+            parsed = _parse_scalar(value, ["integer", "number", "boolean", "null"])
+            return parsed if parsed is not _UNSET and parsed in schema["enum"] else value
+        if types and "string" not in types:
+            parsed = _parse_scalar(value, types)
+            if parsed is not _UNSET:
+                return coerce_to_schema(parsed, schema) if isinstance(parsed, (dict, list)) else parsed
+    return value
+
+
+def fill_defaults(value: Any, schema: dict) -> Any:
+    """Fill the schema's `default`s of absent keys into `value` (in place), descending only into
+    named properties: the defaults are written once, in the schema (never into `runs.<run>`,
+    whose keys override the section's own)."""
+    if isinstance(value, dict):
+        for key, sub in schema.get("properties", {}).items():
+            if key not in value and "default" in sub:
+                value[key] = copy.deepcopy(sub["default"])
+            if key in value:
+                fill_defaults(value[key], sub)
+    return value
+
+
+# ------------------------------------------------------------------------------ checks
+
 def validate_config(config: dict, source: str = "config") -> dict:
-    """Raise ConfigError for the first problems found; return the config unchanged when valid."""
+    """Schema check: raise ConfigError for the first problems found; return the config."""
     if not isinstance(config, dict):
         raise ConfigError(f"{source}: the config must be a mapping, got {type(config).__name__}")
     schema = load_schema()
@@ -74,14 +155,104 @@ def validate_config(config: dict, source: str = "config") -> dict:
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
     if errors:
         raise ConfigError("\n".join(_explain(e, schema, source) for e in errors[:5]))
-    from deductive import config_checks  # semantic checks beyond the schema (cross references)
+    return config
 
-    config_checks.check(config, source)
+
+def model_target(config: dict, model_name: str) -> tuple[str, bool]:
+    """(the published model a model of the profile is or stands for, whether it is a stand-in);
+    the target names its token price and its published row."""
+    spec = config["models"][model_name]
+    target = spec.get("stands_for") or spec.get("repo_id") or model_name
+    return target, spec.get("source") != "hub"
+
+
+def base_models(config: dict) -> list[str]:
+    """Models evaluated as `<name>-base`: every run's model, or every model without runs."""
+    runs = (config.get("training") or {}).get("runs") or {}
+    return sorted({run["model"] for run in runs.values()}) if runs else sorted(config["models"])
+
+
+def cross_reference_problems(config: dict) -> list[str]:
+    """Names that must refer to each other, checked when the DAG is built."""
+    problems: list[str] = []
+    models = set(config["models"])
+    training = config.get("training") or {}
+    for run_name, run in (training.get("runs") or {}).items():
+        if run["model"] not in models:
+            problems.append(f"training.runs.{run_name}.model: '{run['model']}' is not a key of models "
+                            f"(known: {', '.join(sorted(models))})")
+    splits = set(config["puzzles"]["splits"])
+    for key in ("train_split", "val_split"):
+        value = training.get(key)
+        if value is not None and value not in splits:
+            problems.append(f"training.{key}: '{value}' is not a puzzle split (known: {', '.join(sorted(splits))})")
+    if training.get("val_split") == HELD_OUT_SPLIT:
+        problems.append(f"training.val_split: '{HELD_OUT_SPLIT}' is the held-out split reported on; checkpoints "
+                        "must be selected on another split (e.g. val)")
+    if training.get("train_split") == HELD_OUT_SPLIT:
+        problems.append(f"training.train_split: '{HELD_OUT_SPLIT}' is the held-out split reported on")
+
+    ev = config["evaluation"]
+    val_split = training.get("val_split")
+    if training.get("runs") and val_split in ev["splits"] and val_split != HELD_OUT_SPLIT:
+        problems.append(f"training.val_split: '{val_split}' is also in evaluation.splits; a checkpoint selected on "
+                        "a reported split would inflate its score")
+    known_splits = splits | {PUBLISHED_SPLIT}
+    for split in ev["splits"]:
+        if split not in known_splits:
+            problems.append(f"evaluation.splits: '{split}' is not a puzzle split (known: {', '.join(sorted(known_splits))})")
+    for split in ev.get("limit_puzzles") or {}:
+        if split not in known_splits:
+            problems.append(f"evaluation.limit_puzzles.{split}: not a puzzle split")
+    try:
+        prices = load_prices()
+    except PricingError as exc:
+        return problems + [str(exc)]
+    if ev["device"] not in prices.hardware:
+        problems.append(f"evaluation.device: '{ev['device']}' has no price in {prices.path.name} "
+                        f"(known: {', '.join(sorted(prices.hardware))})")
+    for name, spec in (ev.get("api") or {}).items():
+        if spec["price"] not in prices.tokens:
+            problems.append(f"evaluation.api.{name}.price: '{spec['price']}' has no price in {prices.path.name} "
+                            f"(known: {', '.join(sorted(prices.tokens))})")
+        if spec.get("serve") and spec["serve"] not in models:
+            problems.append(f"evaluation.api.{name}.serve: '{spec['serve']}' is not a key of models "
+                            f"(known: {', '.join(sorted(models))})")
+        for split in spec.get("splits") or []:
+            if split not in known_splits:
+                problems.append(f"evaluation.api.{name}.splits: '{split}' is not a puzzle split")
+    for name in base_models(config):
+        if name not in models:
+            continue
+        target, _ = model_target(config, name)
+        if target not in prices.tokens:
+            problems.append(f"models.{name}: no token price '{target}' in {prices.path.name} "
+                            "(its stands_for/repo_id names the price)")
+    fig = config.get("figures") or {}
+    for key in ("accuracy_split", "comparison_split"):
+        if key in fig and fig[key] not in ev["splits"]:
+            problems.append(f"figures.{key}: '{fig[key]}' is not one of evaluation.splits "
+                            f"({', '.join(ev['splits'])})")
+    return problems
+
+
+def resolve_config(raw: dict, source: str = "config") -> dict:
+    """The one check of a whole config: coerce, schema, cross references. Returns a new dict."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the config must be a mapping, got {type(raw).__name__}")
+    schema = load_schema()
+    config = coerce_to_schema(copy.deepcopy(raw), schema)
+    validate_config(config, source)
+    fill_defaults(config, schema)
+    problems = cross_reference_problems(config)
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {p}" for p in problems))
     return config
 
 
 def load_config(path_or_profile: str | Path) -> dict:
-    """Load a config by path, or by profile name (workflow/config/<name>.yaml)."""
+    """Load a config by path or profile name (workflow/config/<name>.yaml) and resolve it, or a
+    per-job resolved config written by the workflow (already checked when the DAG was built)."""
     path = Path(path_or_profile)
     if not path.suffix and not path.exists():
         path = CONFIG_DIR / f"{path_or_profile}.yaml"
@@ -93,16 +264,17 @@ def load_config(path_or_profile: str | Path) -> dict:
             config = yaml.safe_load(handle)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    return validate_config(config, str(path))
+    if isinstance(config, dict) and JOB_MARKER in config:
+        return config
+    return resolve_config(config, str(path))
 
 
 def derive_seed(master: int, *names: Any) -> int:
     """A 63-bit seed from a master seed and names, independent of PYTHONHASHSEED."""
-    import hashlib
-
     text = "/".join([str(master), *map(str, names)])
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") >> 1
 
 
-def results_dir(config: dict) -> Path:
-    return REPO_ROOT / "results" / config["profile"]
+def canonical_json(value: Any) -> str:
+    """One line, sorted keys: the text a job's resolved config file holds (without its newline)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass, field
 
 MODES = ("fixed", "compat")
+DEFAULT_MODE = "fixed"  # the one place the default grader is named
 MAX_ANSWER = 1000
 PLACEHOLDERS = frozenset({"SUSPECT", "WEAPON", "ROOM", "TIME", "MOTIVE", "ANSWER"})
 
@@ -169,7 +170,7 @@ class GradeDetails:
                             for k, v in self.letters.items()}}
 
 
-def grade_details(completion, solution: dict, mode: str = "fixed") -> GradeDetails:
+def grade_details(completion, solution: dict, mode: str = DEFAULT_MODE) -> GradeDetails:
     if mode not in MODES:
         raise ValueError(f"unknown grader mode {mode!r}; expected one of {', '.join(MODES)}")
     text = _as_text(completion)
@@ -190,6 +191,6 @@ def grade_details(completion, solution: dict, mode: str = "fixed") -> GradeDetai
     return GradeDetails(mode, score, details)
 
 
-def grade(completion, solution: dict, mode: str = "fixed") -> float:
+def grade(completion, solution: dict, mode: str = DEFAULT_MODE) -> float:
     """Fraction of the solution's letters answered correctly (the last answer per letter)."""
     return grade_details(completion, solution, mode).score

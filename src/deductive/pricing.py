@@ -107,16 +107,3 @@ def load_prices(path: str | Path = PRICING_PATH) -> PriceTable:
         hardware[key] = HardwarePrice(key=key, usd_per_hour=float(entry["usd_per_hour"]),
                                       date=str(entry["date"]), source=str(entry["source"]))
     return PriceTable(tokens, hardware, path)
-
-
-def token_cost_per_completion(mean_prompt_tokens: float, mean_completion_tokens: float, price: TokenPrice) -> float:
-    """$ per puzzle attempt (one completion) from mean token counts."""
-    return price.cost(mean_prompt_tokens, mean_completion_tokens)
-
-
-def throughput_cost_per_completion(wall_seconds: float, device_count: int, completions: int,
-                                   price: HardwarePrice) -> float:
-    """$ per completion from a sampling run's wall time on `device_count` devices."""
-    if completions <= 0:
-        raise ValueError("throughput cost needs at least one completion")
-    return price.cost(wall_seconds * device_count / completions)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from deductive.io import dumps_canonical
+from deductive.io import dumps_canonical, file_sha256
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OUTPUT_DIRS = ("results", "figures", "models", "checkpoints", "work")
@@ -36,6 +36,19 @@ def git_state(root: Path = REPO_ROOT) -> dict[str, Any]:
         return {"commit": "unknown", "dirty": None}
 
 
+def repo_relative(path: str | os.PathLike) -> str:
+    """`path` as recorded in a results file: relative to the working directory (the workflow
+    runs in the repository root) or to the repository, never an absolute path of this machine
+    when it lies inside either."""
+    resolved = Path(path).resolve()
+    for root in (Path.cwd().resolve(), REPO_ROOT.resolve()):
+        try:
+            return str(resolved.relative_to(root))
+        except ValueError:
+            continue
+    return str(path)
+
+
 def config_hash(config: dict) -> str:
     return hashlib.sha256(dumps_canonical(config).encode("utf-8")).hexdigest()[:16]
 
@@ -47,8 +60,6 @@ def utc_now() -> str:
 def provenance(*, profile: str | None = None, config: dict | None = None,
                inputs: dict[str, str | os.PathLike] | None = None, **extra: Any) -> dict[str, Any]:
     """A provenance block; `inputs` maps a role ('puzzles', 'model', ...) to a file to hash."""
-    from deductive.puzzles.formats import file_sha256
-
     block: dict[str, Any] = {
         "source": "measured by this project",
         "code": git_state(),
@@ -60,7 +71,7 @@ def provenance(*, profile: str | None = None, config: dict | None = None,
     if config is not None:
         block["config_hash"] = config_hash(config)
     if inputs:
-        block["inputs"] = {role: {"path": str(p), "sha256": file_sha256(p)} for role, p in inputs.items()
+        block["inputs"] = {role: {"path": repo_relative(p), "sha256": file_sha256(p)} for role, p in inputs.items()
                            if Path(p).is_file()}
     block.update(extra)
     return block

@@ -1,19 +1,17 @@
 # Stage: figures. Renders figures/<profile>/ from this profile's evaluation summaries and tables
 # and its training metrics (the other stages' results files) plus the published numbers. It
-# only reads results; `make figures` runs the same script without Snakemake.
-
-FIGURE_INPUT_PREFIXES = tuple(f"{RESULTS}/{stage}/" for stage in ("eval", "tables", "train"))
+# only reads results; `make figures` runs the same script without Snakemake. The inputs are
+# looked up when the DAG is built, so the order the rule files are included in does not matter.
 
 
 def figure_inputs(wildcards):
-    """Final outputs of the evaluation and training stages (appended to ALL_TARGETS before)."""
-    return sorted({str(t) for t in ALL_TARGETS if str(t).startswith(FIGURE_INPUT_PREFIXES)})
+    return {"config": job_config("figures"), "published": "results/published/published.csv",
+            "train": TRAIN_TARGETS, "eval": EVAL_TARGETS, "tables": TABLE_TARGETS}
 
 
 rule figures:
     input:
-        figure_inputs,
-        published="results/published/published.csv",
+        unpack(figure_inputs),
     output:
         report(
             directory(f"figures/{PROFILE}"),
@@ -27,7 +25,7 @@ rule figures:
         f"{RESULTS}/logs/figures.log",
     shell:
         "{PY} scripts/make_figures.py --results results --out figures --profile {PROFILE}"
-        " 2> >(tee {log} >&2)"
+        " --config {input.config} 2> >(tee {log} >&2)"
 
 
-ALL_TARGETS += [f"figures/{PROFILE}"]
+FIGURE_TARGETS = [f"figures/{PROFILE}"]

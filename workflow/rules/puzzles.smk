@@ -14,11 +14,11 @@ rule puzzles:
     params:
         n=lambda wc: config["puzzles"]["splits"][wc.split],
         seed=lambda wc: split_seed(wc.split),
-        players=":".join(map(str, config["puzzles"].get("players", [1, 6]))),
-        workers=config["puzzles"].get("workers", 0),
+        players=":".join(map(str, config["puzzles"]["players"])),
+        workers=config["puzzles"]["workers"],
         shape=(f" --shape {','.join(map(str, config['puzzles']['shape']))}"
                if config["puzzles"].get("shape") else ""),
-        max_questions=config["puzzles"].get("max_questions", 8),
+        max_questions=config["puzzles"]["max_questions"],
     wildcard_constraints:
         split="|".join(PUZZLE_SPLITS),
     threads: workflow.cores
@@ -53,5 +53,5 @@ rule puzzle_stats:
         "{PY} scripts/puzzle_stats.py {input} --json {output}"
 
 
-ALL_TARGETS += [f"{RESULTS}/puzzles/verified.txt"]
-ALL_TARGETS += expand(f"{RESULTS}/puzzles/{{split}}.stats.json", split=PUZZLE_SPLITS)
+PUZZLE_TARGETS = [f"{RESULTS}/puzzles/verified.txt"]
+PUZZLE_TARGETS += expand(f"{RESULTS}/puzzles/{{split}}.stats.json", split=PUZZLE_SPLITS)

@@ -4,13 +4,15 @@
 # with torchrun over every GPU of the node (scripts/launch_torchrun.sh; several SLURM nodes:
 # rendezvous over the allocation).
 
-TRAIN_RUNS = (config.get("training") or {}).get("runs") or {}
+TRAIN_RUNS = config["training"]["runs"]
 
 
 def train_inputs(wildcards):
     t = config["training"]
-    return [f"models/{TRAIN_RUNS[wildcards.run]['model']}/manifest.json",
-            f"{RESULTS}/puzzles/{t['train_split']}.jsonl", f"{RESULTS}/puzzles/{t['val_split']}.jsonl"]
+    return {"config": job_config(f"train-{wildcards.run}"),
+            "model": f"models/{TRAIN_RUNS[wildcards.run]['model']}/manifest.json",
+            "train": f"{RESULTS}/puzzles/{t['train_split']}.jsonl",
+            "val": f"{RESULTS}/puzzles/{t['val_split']}.jsonl"}
 
 
 def train_gpus(wildcards):
@@ -21,27 +23,30 @@ def train_launcher(wildcards):
     return f"{PY}" if train_gpus(wildcards) == 0 else f"bash scripts/launch_torchrun.sh {PY}"
 
 
-if TRAIN_RUNS:
+rule train:
+    input:
+        unpack(train_inputs),
+    output:
+        summary=f"{RESULTS}/train/{{run}}/summary.json",
+        metrics=f"{RESULTS}/train/{{run}}/metrics.jsonl",
+    params:
+        launch=train_launcher,
+        model_dir=lambda wc, input: str(Path(input.model).parent),
+        out_dir=lambda wc, output: str(Path(output.summary).parent),
+        checkpoints=f"checkpoints/{PROFILE}/{{run}}",
+    wildcard_constraints:
+        run="|".join(map(lambda n: n.replace(".", r"\."), TRAIN_RUNS)),
+    threads: workflow.cores
+    resources:
+        vllm_engines=1,
+        gpu_jobs=lambda wc: 1 if train_gpus(wc) else 0,
+        gpus=train_gpus,
+    log:
+        f"{RESULTS}/logs/train-{{run}}.log",
+    shell:
+        "{params.launch} scripts/train.py --config {input.config} --run {wildcards.run}"
+        " --model-dir {params.model_dir} --train {input.train} --val {input.val}"
+        " --out {params.out_dir} --checkpoints {params.checkpoints} 2> >(tee {log} >&2)"
 
-    rule train:
-        input:
-            train_inputs,
-        output:
-            summary=f"{RESULTS}/train/{{run}}/summary.json",
-            metrics=f"{RESULTS}/train/{{run}}/metrics.jsonl",
-        params:
-            launch=train_launcher,
-        wildcard_constraints:
-            run="|".join(map(lambda n: n.replace(".", r"\."), TRAIN_RUNS)),
-        threads: workflow.cores
-        resources:
-            vllm_engines=1,
-            gpu_jobs=lambda wc: 1 if train_gpus(wc) else 0,
-            gpus=train_gpus,
-        log:
-            f"{RESULTS}/logs/train-{{run}}.log",
-        shell:
-            "{params.launch} scripts/train.py --config {CONFIG_FILE} --run {wildcards.run}"
-            " 2> >(tee {log} >&2)"
 
-    ALL_TARGETS += expand(f"{RESULTS}/train/{{run}}/summary.json", run=list(TRAIN_RUNS))
+TRAIN_TARGETS = expand(f"{RESULTS}/train/{{run}}/summary.json", run=list(TRAIN_RUNS))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from deductive.config import REPO_ROOT, ConfigError, load_config
+from deductive.config import ConfigError, load_config
 from deductive.io import atomic_write_json
 
 
@@ -14,18 +14,12 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from deductive.evaluation.regrade import RegradeError
     from deductive.evaluation.run import EvaluationError
     from deductive.evaluation.summary import IncompleteEvaluation
+    from deductive.inference.rollout import RolloutError
     from deductive.pricing import PricingError
     from deductive.puzzles.formats import PuzzleFileError
 
-    errors: list[type[BaseException]] = [ConfigError, EvaluationError, IncompleteEvaluation, PricingError,
-                                         PuzzleFileError, RegradeError, FileNotFoundError]
-    try:
-        from deductive.inference.rollout import RolloutError
-
-        errors.append(RolloutError)
-    except ImportError:
-        pass
-    return tuple(errors)
+    return (ConfigError, EvaluationError, IncompleteEvaluation, PricingError, PuzzleFileError, RegradeError,
+            RolloutError, FileNotFoundError)
 
 
 def _fail(exc: BaseException) -> int:
@@ -37,19 +31,27 @@ def _fail(exc: BaseException) -> int:
 def main_evaluate(args) -> int:
     try:
         config = load_config(args.config)
-        from deductive.evaluation.entries import check_evaluation_config, list_entries
-        from deductive.evaluation.run import evaluate_api, evaluate_local
+        from deductive.evaluation.entries import list_entries
+        from deductive.evaluation.run import Layout, evaluate_api, evaluate_local
 
-        check_evaluation_config(config)
+        puzzles = {}
+        for item in args.puzzles:
+            split, sep, path = item.partition("=")
+            if not sep or not split or not path:
+                raise ConfigError(f"--puzzles {item}: expected SPLIT=FILE")
+            puzzles[split] = Path(path)
+        layout = Layout(out_dir=Path(args.out_dir), work_dir=Path(args.work_dir), puzzles=puzzles,
+                        model_dir=Path(args.model_dir) if args.model_dir else None,
+                        train_summary=Path(args.train_summary) if args.train_summary else None)
         entries = list_entries(config)
         if args.entry not in entries:
             raise ConfigError(f"no evaluation entry '{args.entry}' (known: {', '.join(sorted(entries))})")
         entry = entries[args.entry]
         splits = args.splits or list(entry.splits)
         if entry.kind == "api":
-            status = evaluate_api(config, entry, splits)
+            status = evaluate_api(config, entry, layout, splits)
         else:
-            evaluate_local(config, entry, splits)
+            evaluate_local(config, entry, layout, splits)
             status = {split: "done" for split in splits}
         if args.status_out:
             atomic_write_json(args.status_out, {"entry": entry.name, "kind": entry.kind, "splits": status})
@@ -64,14 +66,10 @@ def main_evaluate(args) -> int:
 
 def main_tables(args) -> int:
     try:
-        config = load_config(args.config)
         from deductive.evaluation.published import load_published
         from deductive.evaluation.tables import write_tables
 
-        results = REPO_ROOT / "results" / config["profile"]
-        eval_root = Path(args.eval_root) if args.eval_root else results / "eval"
-        out = Path(args.out) if args.out else results / "tables"
-        paths = write_tables(eval_root, out, load_published())
+        paths = write_tables(Path(args.eval_root), Path(args.out), load_published())
         print(f"tables: wrote {', '.join(str(p) for p in paths.values())}")
         return 0
     except _expected_errors() as exc:
@@ -83,7 +81,7 @@ def main_regrade(args) -> int:
         config = load_config(args.config)
         from deductive.evaluation.regrade import regrade_profile
 
-        written, tables = regrade_profile(config, args.grader, args.out)
+        written, tables = regrade_profile(config, args.grader, args.eval_root, args.out)
         print(f"regrade ({args.grader}): {len(written)} summaries; tables in {tables['accuracy_csv'].parent}")
         return 0
     except _expected_errors() as exc:

@@ -59,3 +59,14 @@ def throughput_cost(*, sampling_seconds: float, device_count: int, completions: 
             "price": price.to_dict(),
         },
     }
+
+
+def implied_prompt_tokens(row: dict, decimals: int) -> tuple[float, float]:
+    """The range of mean prompt tokens that, with the row's completion tokens and prices,
+    rounds to the published dollar figure at `decimals` decimals."""
+    half = 0.5 * 10 ** (-decimals)
+    out_cost = row["mean_completion_tokens"] * row["usd_per_m_output"] / 1e6
+    per_token = row["usd_per_m_input"] / 1e6
+    lo = (row["usd_per_puzzle"] - half - out_cost) / per_token
+    hi = (row["usd_per_puzzle"] + half - out_cost) / per_token
+    return max(0.0, lo), hi

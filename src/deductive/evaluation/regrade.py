@@ -14,16 +14,13 @@ from deductive.evaluation.summary import summarize
 from deductive.evaluation.tables import write_tables
 from deductive.io import atomic_write_json, read_jsonl
 from deductive.pricing import HardwarePrice, TokenPrice
-from deductive.provenance import provenance
-from deductive.puzzles.formats import file_sha256, load_puzzles
+from deductive.provenance import provenance, repo_relative
+from deductive.io import file_sha256
+from deductive.puzzles.formats import load_puzzles
 
 
 class RegradeError(RuntimeError):
     pass
-
-
-def default_out(config: dict, mode: str) -> Path:
-    return REPO_ROOT / "results" / config["profile"] / f"regrade-{mode}"
 
 
 def regrade_summary(config: dict, summary_path: Path, mode: str, out_eval: Path) -> Path:
@@ -34,7 +31,9 @@ def regrade_summary(config: dict, summary_path: Path, mode: str, out_eval: Path)
     if not samples_path.is_file():
         raise RegradeError(f"{samples_path}: completions missing; cannot regrade without sampling")
     split_info = old["provenance"]["split"]
-    split_file = REPO_ROOT / split_info["path"]
+    split_file = Path(split_info["path"])
+    if not split_file.is_absolute() and not split_file.is_file():  # recorded relative to the repository
+        split_file = REPO_ROOT / split_file
     if not split_file.is_file() or file_sha256(split_file) != split_info["sha256"]:
         raise RegradeError(f"{split_info['path']}: missing or changed since {summary_path.name} was made "
                            f"(sha256 differs); regrade needs the same puzzles")
@@ -51,7 +50,7 @@ def regrade_summary(config: dict, summary_path: Path, mode: str, out_eval: Path)
         hardware = HardwarePrice(**t["price"])
     prov = provenance(profile=config["profile"], config=config,
                       inputs={"samples": samples_path, "puzzles": split_file},
-                      regraded_from={"summary": str(summary_path.relative_to(REPO_ROOT)),
+                      regraded_from={"summary": repo_relative(summary_path),
                                      "summary_sha256": file_sha256(summary_path),
                                      "grader_mode_before": old["grader_mode"]},
                       entry=old["entry"], kind=old["kind"], model=old["provenance"].get("model"), split=split_info)
@@ -68,11 +67,11 @@ def regrade_summary(config: dict, summary_path: Path, mode: str, out_eval: Path)
     return out
 
 
-def regrade_profile(config: dict, mode: str, out_root: str | Path | None = None) -> tuple[list[Path], dict]:
-    eval_root = REPO_ROOT / "results" / config["profile"] / "eval"
-    out_root = Path(out_root) if out_root else default_out(config, mode)
-    out_root = out_root if out_root.is_absolute() else REPO_ROOT / out_root
-    protected = (REPO_ROOT / "results" / config["profile"]).resolve()
+def regrade_profile(config: dict, mode: str, eval_root: str | Path, out_root: str | Path) -> tuple[list[Path], dict]:
+    """Regrade every summary under `eval_root` into `out_root`/{eval,tables}; `out_root` may be
+    neither the evaluation folder nor the folder holding it."""
+    eval_root, out_root = Path(eval_root), Path(out_root)
+    protected = eval_root.resolve().parent
     if out_root.resolve() == protected or out_root.resolve() in protected.parents or \
             out_root.resolve() == eval_root.resolve():
         raise RegradeError(f"{out_root}: would overwrite the evaluation results; choose a separate folder")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from deductive.config import REPO_ROOT, derive_seed
@@ -23,8 +24,9 @@ from deductive.evaluation.entries import Entry
 from deductive.evaluation.summary import summarize
 from deductive.io import JsonlAppender, atomic_write_json, iter_jsonl, read_jsonl, write_jsonl
 from deductive.pricing import load_prices
-from deductive.provenance import provenance
-from deductive.puzzles.formats import file_sha256
+from deductive.settings import EvaluationSettings
+from deductive.provenance import provenance, repo_relative
+from deductive.io import file_sha256
 
 
 class EvaluationError(RuntimeError):
@@ -32,30 +34,35 @@ class EvaluationError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------- paths
-def paths(config: dict, entry: str, split: str) -> dict[str, Path]:
-    out = entries_mod.eval_dir(config, entry)
-    work = entries_mod.work_dir(config, entry)
-    return {
-        "samples": out / f"{split}.samples.jsonl.gz",
-        "summary": out / f"{split}.summary.json",
-        "skipped": out / f"{split}.skipped.json",
-        "partial": work / f"{split}.partial.jsonl",
-        "timing": work / f"{split}.timing.jsonl",
-    }
+@dataclass(frozen=True)
+class Layout:
+    """Where the evaluation of one entry reads and writes. The workflow's rule chooses every
+    path (scripts/evaluate.py's arguments); nothing here is derived from a profile name."""
 
+    out_dir: Path  # <split>.{samples.jsonl.gz,summary.json,skipped.json}
+    work_dir: Path  # resumable partial files, timings, server log, API cache
+    puzzles: dict[str, Path] = field(default_factory=dict)  # split -> puzzle file
+    model_dir: Path | None = None  # base model of a local entry, or the model an API entry serves
+    train_summary: Path | None = None  # training summary of a trained entry (its best checkpoint)
 
-def sampling_config_dict(config: dict) -> dict:
-    """The shared `sampling` section with `evaluation.sampling` overrides (engine part dropped)."""
-    base = {k: v for k, v in (config.get("sampling") or {}).items() if k != "engine"}
-    over = (config.get("evaluation") or {}).get("sampling") or {}
-    merged = {**base, **{k: v for k, v in over.items() if k != "early_abort"}}
-    if "early_abort" in over:
-        merged["early_abort"] = {**base.get("early_abort", {}), **over["early_abort"]}
-    return merged
+    def files(self, split: str) -> dict[str, Path]:
+        out, work = Path(self.out_dir), Path(self.work_dir)
+        return {
+            "samples": out / f"{split}.samples.jsonl.gz",
+            "summary": out / f"{split}.summary.json",
+            "skipped": out / f"{split}.skipped.json",
+            "partial": work / f"{split}.partial.jsonl",
+            "timing": work / f"{split}.timing.jsonl",
+        }
+
+    def puzzle_file(self, split: str) -> Path:
+        if split not in self.puzzles:
+            raise EvaluationError(f"no puzzle file given for split '{split}' (given: {', '.join(sorted(self.puzzles))})")
+        return Path(self.puzzles[split])
 
 
 def bootstrap_seed(config: dict, entry: str, split: str) -> int:
-    return derive_seed(config["evaluation"]["seed"], "bootstrap", entry, split)
+    return derive_seed(EvaluationSettings.from_config(config).seed, "bootstrap", entry, split)
 
 
 def dir_fingerprint(directory: Path) -> dict:
@@ -74,11 +81,7 @@ def dir_fingerprint(directory: Path) -> dict:
     return {"path": str(directory), "manifest_sha256": digest.hexdigest(), "hashed": "files"}
 
 
-def _rel(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
+_rel = repo_relative
 
 
 def _add_timing(path: Path, seconds: float, new: int) -> None:
@@ -96,32 +99,33 @@ def _timing(path: Path) -> tuple[float, int]:
 
 
 # ---------------------------------------------------------------------------- finalising
-def finalise(config: dict, entry: Entry, split: str, *, puzzles, split_file: Path, model_info: dict,
+def finalise(config: dict, entry: Entry, split: str, layout: Layout, *, puzzles, model_info: dict,
              sampling: dict, throughput: dict | None = None, extra_provenance: dict | None = None) -> Path:
     """Summarise the partial file of (entry, split) and write samples + summary atomically."""
-    ev = config["evaluation"]
-    p = paths(config, entry.name, split)
+    ev = EvaluationSettings.from_config(config)
+    p = layout.files(split)
+    split_file = layout.puzzle_file(split)
     records = list(iter_jsonl(p["partial"])) if p["partial"].exists() else []
     prices = load_prices()
-    hardware = prices.device(ev["device"]) if throughput else None
+    hardware = prices.device(ev.device) if throughput else None
     prov = provenance(
         profile=config["profile"], config=config, inputs={"puzzles": split_file},
         entry=entry.name, kind=entry.kind, model=model_info,
         split={"name": split, "path": _rel(split_file), "sha256": file_sha256(split_file),
-               "n_puzzles": len(puzzles), "limit": (ev.get("limit_puzzles") or {}).get(split)},
+               "n_puzzles": len(puzzles), "limit": ev.limit(split)},
         **(extra_provenance or {}),
     )
     summary = summarize(
         entry=entry.name, kind=entry.kind, model=entry.model, split=split, puzzles=puzzles, records=records,
-        samples_per_puzzle=ev["samples_per_puzzle"], token_price=prices.token(entry.price_key),
-        bootstrap_seed=bootstrap_seed(config, entry.name, split), replicates=ev["bootstrap"]["replicates"],
-        confidence=ev["bootstrap"]["confidence"], sampling=sampling, grader_mode=ev["grader_mode"],
+        samples_per_puzzle=ev.samples_per_puzzle, token_price=prices.token(entry.price_key),
+        bootstrap_seed=bootstrap_seed(config, entry.name, split), replicates=ev.bootstrap_replicates,
+        confidence=ev.bootstrap_confidence, sampling=sampling, grader_mode=ev.grader_mode,
         provenance=prov, throughput=throughput, hardware_price=hardware,
         extra={"published_key": entry.published_key, "stand_in": entry.stand_in},
     )
     from deductive.evaluation.summary import complete_records
 
-    ordered = complete_records(records, puzzles, ev["samples_per_puzzle"])
+    ordered = complete_records(records, puzzles, ev.samples_per_puzzle)
     write_jsonl(p["samples"], ordered)  # samples first: a summary always has its samples
     atomic_write_json(p["summary"], summary)
     if p["skipped"].exists():
@@ -130,20 +134,20 @@ def finalise(config: dict, entry: Entry, split: str, *, puzzles, split_file: Pat
 
 
 # ---------------------------------------------------------------------------- local models
-def _trained_checkpoint(config: dict, entry: Entry) -> tuple[Path, dict]:
-    summary_path = REPO_ROOT / "results" / config["profile"] / "train" / entry.run / "summary.json"
-    if not summary_path.is_file():
+def _trained_checkpoint(config: dict, entry: Entry, layout: Layout) -> tuple[Path, dict]:
+    summary_path = layout.train_summary
+    if summary_path is None or not Path(summary_path).is_file():
         raise EvaluationError(f"{_rel(summary_path)}: no training summary for run '{entry.run}'; train it first")
+    summary_path = Path(summary_path)
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    select_on = (config.get("training") or {}).get("select_on") or summary.get("select_on") or "val"
-    if select_on in config["evaluation"]["splits"]:
-        raise EvaluationError(f"training.select_on is '{select_on}': a checkpoint selected on a reported split "
-                              f"would be reported on the puzzles that chose it")
+    # the selection split is never a reported one: checked when the DAG is built (deductive.config)
+    select_on = config["training"]["val_split"]
     best = summary.get("checkpoint_best")
     if not best:
         raise EvaluationError(f"{_rel(summary_path)}: no checkpoint_best")
     path = Path(best)
-    path = path if path.is_absolute() else REPO_ROOT / path
+    if not path.is_absolute() and not path.is_dir():  # relative to the workflow root, else the repository
+        path = REPO_ROOT / path
     if not path.is_dir():
         raise EvaluationError(f"{best}: best checkpoint of run '{entry.run}' is missing")
     info = {"checkpoint": _rel(path), "best_iteration": summary.get("best_iteration"),
@@ -153,12 +157,12 @@ def _trained_checkpoint(config: dict, entry: Entry) -> tuple[Path, dict]:
     return path, info
 
 
-def _base_model(config: dict, entry: Entry) -> tuple[Path, dict]:
-    from deductive.inference.models import read_manifest
+def _base_model(config: dict, entry: Entry, layout: Layout) -> tuple[Path, dict]:
+    from deductive.inference.model_prep import read_manifest
 
-    model_dir = REPO_ROOT / "models" / entry.model_name
-    if not (model_dir / "config.json").is_file():
-        raise EvaluationError(f"models/{entry.model_name}: not prepared; run the prepare_model rule first")
+    model_dir = Path(layout.model_dir or "")
+    if layout.model_dir is None or not (model_dir / "config.json").is_file():
+        raise EvaluationError(f"{model_dir}: model '{entry.model_name}' not prepared; run the prepare_model rule first")
     manifest = read_manifest(model_dir) or {}
     spec = config["models"][entry.model_name]
     info = {"name": entry.model_name, "dir": _rel(model_dir), "source": spec.get("source"),
@@ -167,18 +171,18 @@ def _base_model(config: dict, entry: Entry) -> tuple[Path, dict]:
     return model_dir, info
 
 
-def evaluate_local(config: dict, entry: Entry, splits: list[str] | None = None) -> list[Path]:
+def evaluate_local(config: dict, entry: Entry, layout: Layout, splits: list[str] | None = None) -> list[Path]:
     """Base model or trained checkpoint: one engine for all of the entry's splits."""
     from deductive.inference.rollout import Sampler, SamplingConfig, engine_kwargs, sample_to_file
 
-    ev = config["evaluation"]
+    ev = EvaluationSettings.from_config(config)
     splits = list(splits or entry.splits)
-    base_dir, model_info = _base_model(config, entry)
+    base_dir, model_info = _base_model(config, entry, layout)
     ckpt_dir = None
     if entry.kind == "trained":
-        ckpt_dir, ckpt_info = _trained_checkpoint(config, entry)
+        ckpt_dir, ckpt_info = _trained_checkpoint(config, entry, layout)
         model_info = {"base": model_info, **ckpt_info}
-    sampling = SamplingConfig.from_config(sampling_config_dict(config))
+    sampling = SamplingConfig.from_config(ev.sampling)
     kwargs = engine_kwargs(config["sampling"])
     device_count = kwargs["tensor_parallel_size"]
     if device_count == 0:
@@ -189,9 +193,8 @@ def evaluate_local(config: dict, entry: Entry, splits: list[str] | None = None) 
     outputs = []
     try:
         for split in splits:
-            split_file = entries_mod.split_path(config, split)
-            puzzles = entries_mod.load_split(config, split)
-            p = paths(config, entry.name, split)
+            puzzles = entries_mod.load_split(config, split, layout.puzzle_file(split))
+            p = layout.files(split)
             if sampler is None:
                 started = time.monotonic()
                 if ckpt_dir is not None and (ckpt_dir / "tokenizer_config.json").is_file():
@@ -201,15 +204,15 @@ def evaluate_local(config: dict, entry: Entry, splits: list[str] | None = None) 
                     if ckpt_dir is not None:
                         sampler.load_weights(ckpt_dir)
                 print(f"{entry.name}: engine ready in {time.monotonic() - started:.0f}s", flush=True)
-            result = sample_to_file(sampler, puzzles, ev["samples_per_puzzle"], sampling, p["partial"],
-                                    grader_mode=ev["grader_mode"], label=f"{entry.name}/{split}")
+            result = sample_to_file(sampler, puzzles, ev.samples_per_puzzle, sampling, p["partial"],
+                                    grader_mode=ev.grader_mode, label=f"{entry.name}/{split}")
             _add_timing(p["timing"], result["seconds"], result["new"])
             seconds, new = _timing(p["timing"])
             throughput = ({"sampling_seconds": seconds, "device_count": device_count, "completions": new,
-                           "device": ev["device"]} if new > 0 and seconds > 0 else None)
+                           "device": ev.device} if new > 0 and seconds > 0 else None)
             recorded = {k: v for k, v in sampler.recorded_sampling(sampling, seed=0).items() if k != "sample_seed"}
             recorded["seed_rule"] = "sample i of puzzle p uses derive_seed(seed, p, i) mod 2**32"
-            outputs.append(finalise(config, entry, split, puzzles=puzzles, split_file=split_file,
+            outputs.append(finalise(config, entry, split, layout, puzzles=puzzles,
                                     model_info=model_info, sampling=recorded, throughput=throughput,
                                     extra_provenance={"engine": {k: v for k, v in kwargs.items()}}))
     finally:
@@ -219,11 +222,11 @@ def evaluate_local(config: dict, entry: Entry, splits: list[str] | None = None) 
 
 
 # ---------------------------------------------------------------------------- API models
-def skip_entry(config: dict, entry: Entry, splits: list[str], reason: str) -> dict[str, str]:
+def skip_entry(config: dict, entry: Entry, splits: list[str], reason: str, layout: Layout) -> dict[str, str]:
     """Write a skip record per split (the DAG completes; tables fall back to the published
     number, labelled) and print one line naming what to do."""
     for split in splits:
-        atomic_write_json(paths(config, entry.name, split)["skipped"], {
+        atomic_write_json(layout.files(split)["skipped"], {
             "entry": entry.name, "kind": entry.kind, "model": entry.model, "split": split, "status": "skipped",
             "reason": reason, "api_key_env": entry.api.get("api_key_env"), "published_key": entry.published_key,
             "provenance": provenance(profile=config["profile"], config=config, entry=entry.name),
@@ -250,26 +253,23 @@ def _api_record(puzzle, index: int, entry: Entry, result: dict, params: dict, gr
     }
 
 
-def default_client_factory(config: dict, entry: Entry, base_url: str | None):
+def default_client_factory(config: dict, entry: Entry, base_url: str | None, cache_dir: Path):
     """The project's API client for an entry: returns `complete(messages, params, sample_index) -> dict`
     with keys text, usage {prompt_tokens, completion_tokens}, finish_reason, cached."""
-    try:
-        from deductive.inference import api_client
-    except ImportError as exc:
-        raise EvaluationError(f"{entry.name}: the API client deductive.inference.api_client is missing ({exc})") from None
-    return api_client.for_entry(entry.api, base_url=base_url,
-                                cache_dir=REPO_ROOT / "work" / config["profile"] / "api-cache")
+    from deductive.inference import api_client
+
+    return api_client.for_entry(entry.api, base_url=base_url, cache_dir=cache_dir)
 
 
-def _api_split(config: dict, entry: Entry, split: str, complete, params: dict) -> tuple[float, int]:
+def _api_split(config: dict, entry: Entry, split: str, layout: Layout, complete, params: dict) -> tuple[float, int]:
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from deductive.progress import Progress
 
-    ev = config["evaluation"]
-    k = ev["samples_per_puzzle"]
-    puzzles = entries_mod.load_split(config, split)
-    p = paths(config, entry.name, split)
+    ev = EvaluationSettings.from_config(config)
+    k = ev.samples_per_puzzle
+    puzzles = entries_mod.load_split(config, split, layout.puzzle_file(split))
+    p = layout.files(split)
     done = set()
     if p["partial"].exists():
         done = {(r["puzzle_id"], r["sample_index"]) for r in iter_jsonl(p["partial"])}
@@ -293,7 +293,7 @@ def _api_split(config: dict, entry: Entry, split: str, complete, params: dict) -
                         for other in futures:
                             other.cancel()
                     continue
-                appender.write(_api_record(pz, i, entry, result, params, ev["grader_mode"]))
+                appender.write(_api_record(pz, i, entry, result, params, ev.grader_mode))
                 fresh += not result.get("cached", False)
                 progress.advance()
         except BaseException:
@@ -307,37 +307,36 @@ def _api_split(config: dict, entry: Entry, split: str, complete, params: dict) -
     return seconds, fresh
 
 
-def _missing_records(config: dict, entry: Entry, split: str) -> int:
+def _missing_records(config: dict, entry: Entry, split: str, layout: Layout) -> int:
     """How many puzzle x sample records of (entry, split) the partial file still lacks."""
-    k = config["evaluation"]["samples_per_puzzle"]
-    wanted = {(pz.id, i) for pz in entries_mod.load_split(config, split) for i in range(k)}
-    p = paths(config, entry.name, split)
+    k = EvaluationSettings.from_config(config).samples_per_puzzle
+    wanted = {(pz.id, i) for pz in entries_mod.load_split(config, split, layout.puzzle_file(split)) for i in range(k)}
+    p = layout.files(split)
     if p["partial"].exists():
         wanted -= {(r["puzzle_id"], r["sample_index"]) for r in iter_jsonl(p["partial"])}
     return len(wanted)
 
 
-def evaluate_api(config: dict, entry: Entry, splits: list[str] | None = None, *, client_factory=None) -> dict[str, str]:
+def evaluate_api(config: dict, entry: Entry, layout: Layout, splits: list[str] | None = None, *,
+                 client_factory=None) -> dict[str, str]:
     """An API baseline or OpenAI-compatible endpoint; skipped (one line) without its key. With
     `serve`, a local `vllm serve models/<serve>` on 127.0.0.1 is started for the duration."""
     splits = list(splits or entry.splits)
     var = entry.api["api_key_env"]
     if not os.environ.get(var):
-        return skip_entry(config, entry, splits, f"{var} is not set; set it to evaluate {entry.model}")
+        return skip_entry(config, entry, splits, f"{var} is not set; set it to evaluate {entry.model}", layout)
     factory = client_factory or default_client_factory
     serve = entry.api.get("serve")
-    if serve and all(_missing_records(config, entry, split) == 0 for split in splits):
+    if serve and all(_missing_records(config, entry, split, layout) == 0 for split in splits):
         serve = None  # every completion is already recorded: no server (and no request) needed
     params = dict(entry.api.get("params") or {})
     if serve:
-        try:
-            from deductive.inference import serve as serve_mod
-        except ImportError as exc:
-            raise EvaluationError(f"{entry.name}: serving models/{serve} needs deductive.inference.serve ({exc})") from None
-        log_path = entries_mod.work_dir(config, entry.name) / "serve.log"
+        from deductive.inference import serve as serve_mod
+
+        log_path = Path(layout.work_dir) / "serve.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         # the server requires the (dummy) key the rule set, so the client's key is really checked
-        server_ctx = serve_mod.serve_model(REPO_ROOT / "models" / serve, config=config, api_key=os.environ[var],
+        server_ctx = serve_mod.serve_model(layout.model_dir, config=config, api_key=os.environ[var],
                                            served_model_name=entry.api["model"], log_path=log_path)
     else:
         import contextlib
@@ -351,15 +350,15 @@ def evaluate_api(config: dict, entry: Entry, splits: list[str] | None = None, *,
     try:
         base_url = getattr(server, "base_url", None) or entry.api.get("base_url")
         try:
-            complete = factory(config, entry, base_url)
+            complete = factory(config, entry, base_url, Path(layout.work_dir) / "api-cache")
         except Exception as exc:  # the client's own missing-key check (interface 4)
             if type(exc).__name__ == "MissingAPIKey":
-                return skip_entry(config, entry, splits, str(exc))
+                return skip_entry(config, entry, splits, str(exc), layout)
             raise
         for split in splits:
-            p = paths(config, entry.name, split)
+            p = layout.files(split)
             try:
-                seconds, new = _api_split(config, entry, split, complete, params)
+                seconds, new = _api_split(config, entry, split, layout, complete, params)
             except Exception as exc:  # after the client's own retries: keep what arrived, say how to resume
                 kept = len(read_jsonl(p["partial"])) if p["partial"].exists() else 0
                 raise EvaluationError(f"{entry.name}/{split}: {type(exc).__name__}: {exc}; {kept} samples kept, "
@@ -370,13 +369,13 @@ def evaluate_api(config: dict, entry: Entry, splits: list[str] | None = None, *,
                 total_s, total_new = _timing(p["timing"])
                 if total_new > 0 and total_s > 0:
                     throughput = {"sampling_seconds": total_s, "device_count": 1, "completions": total_new,
-                                  "device": config["evaluation"]["device"]}
+                                  "device": EvaluationSettings.from_config(config).device}
             model_info = {"provider": entry.api["provider"], "model": entry.api["model"],
                           "base_url": base_url or "provider default", "served_model": serve}
             if serve:
-                model_info["served_model_dir"] = dir_fingerprint(REPO_ROOT / "models" / serve)
-            finalise(config, entry, split, puzzles=entries_mod.load_split(config, split),
-                     split_file=entries_mod.split_path(config, split), model_info=model_info,
+                model_info["served_model_dir"] = dir_fingerprint(layout.model_dir)
+            finalise(config, entry, split, layout,
+                     puzzles=entries_mod.load_split(config, split, layout.puzzle_file(split)), model_info=model_info,
                      sampling={**params, "requests": "one chat request per sample, user message = puzzle prompt"},
                      throughput=throughput)
             status[split] = "done"

@@ -6,6 +6,8 @@ present exactly once. A partial set raises `IncompleteEvaluation` instead of bei
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Sequence
 
 from deductive.evaluation import bootstrap
@@ -15,9 +17,21 @@ from deductive.grading import grade_details
 from deductive.pricing import HardwarePrice, TokenPrice
 from deductive.puzzles.formats import Puzzle
 
-SUMMARY_KEYS = ("entry", "kind", "model", "split", "n_puzzles", "samples_per_puzzle", "accuracy",
-                "solved_share", "ci95", "mean_prompt_tokens", "mean_completion_tokens", "usd_per_puzzle",
-                "price_basis", "sampling", "grader_mode", "provenance")
+def summary_paths(eval_root: str | Path, split: str | None = None) -> list[Path]:
+    """<eval_root>/<entry>/<split>.summary.json (every split when None), sorted by path."""
+    return sorted(Path(eval_root).glob(f"*/{split or '*'}.summary.json"))
+
+
+def read_summary(path: str | Path) -> dict:
+    """One evaluation summary (the one reader of the format); ValueError names a bad file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return data
 
 
 class IncompleteEvaluation(RuntimeError):

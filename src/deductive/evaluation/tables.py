@@ -12,6 +12,7 @@ import io
 import json
 from pathlib import Path
 
+from deductive.evaluation.summary import read_summary, summary_paths
 from deductive.io import atomic_write_text
 
 KIND_ORDER = {"base": 0, "trained": 1, "api": 2}
@@ -30,9 +31,8 @@ COMPARISON_COLUMNS = ("entry", "published_key", "split", "n_puzzles", "samples_p
 def read_eval_dir(eval_root: str | Path) -> tuple[list[dict], list[dict]]:
     """(summaries, skip records) found under eval_root/<entry>/."""
     eval_root = Path(eval_root)
-    summaries, skipped = [], []
-    for path in sorted(eval_root.glob("*/*.summary.json")):
-        summaries.append(json.loads(path.read_text(encoding="utf-8")))
+    summaries = [read_summary(path) for path in summary_paths(eval_root)]
+    skipped = []
     for path in sorted(eval_root.glob("*/*.skipped.json")):
         record = json.loads(path.read_text(encoding="utf-8"))
         # A later successful run supersedes an old skip record of the same (entry, split).

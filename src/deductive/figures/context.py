@@ -7,27 +7,22 @@ from pathlib import Path
 
 from deductive.figures.data import Inputs
 
-DEFAULTS = {
-    "smoothing_weight": 0.6,
-    "accuracy_split": "test",
-    "comparison_split": "published_val",
-    "dpi": 150,
-}
+from deductive.config import fill_defaults, load_schema
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The `figures` section of a profile's config, with the schema's documented defaults."""
+    """The `figures` section of a profile's config; its defaults are the schema's."""
 
-    smoothing_weight: float = DEFAULTS["smoothing_weight"]
-    accuracy_split: str = DEFAULTS["accuracy_split"]
-    comparison_split: str = DEFAULTS["comparison_split"]
-    dpi: int = DEFAULTS["dpi"]
+    smoothing_weight: float
+    accuracy_split: str
+    comparison_split: str
+    dpi: int
 
     @classmethod
     def from_config(cls, section: dict | None) -> "Settings":
-        section = section or {}
-        return cls(**{key: section.get(key, default) for key, default in DEFAULTS.items()})
+        schema = load_schema()["properties"]["figures"]
+        return cls(**fill_defaults(dict(section or {}), schema))
 
 
 @dataclass

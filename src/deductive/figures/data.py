@@ -10,13 +10,13 @@ provenance block, so a caption can name exactly what its figure came from.
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deductive.io import read_jsonl
-from deductive.puzzles.formats import file_sha256
+from deductive.evaluation import published
+from deductive.evaluation import summary as eval_summary
+from deductive.io import file_sha256, read_jsonl
 
 MEASURED = "measured"
 PUBLISHED = "published"
@@ -113,29 +113,27 @@ def published_kind(row: dict) -> str:
 
 
 def load_published(results: Path, inputs: Inputs) -> list[Point]:
-    """Rows of results/published/published.csv, in file order; [] if the file is absent.
-
-    Columns used: `key`, `label`, `accuracy` (fraction 0..1), `usd_per_puzzle`, `split`,
-    optional `kind`.
-    """
+    """Rows of results/published/published.csv (read by deductive.evaluation.published, the one
+    reader of that file), in file order; [] if the file is absent."""
     path = published_path(results)
     if not path.is_file():
         return []
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        rows = published.load_published(path)
+    except ValueError as exc:
+        raise FigureInputError(str(exc)) from None
     inputs.add(path)
     points = []
-    for number, row in enumerate(rows, 2):
+    for number, row in enumerate(rows.values(), 2):
         where = f"{path}:{number}"
         for column in ("key", "accuracy"):
-            if not row.get(column):
+            if row.get(column) in (None, ""):
                 raise FigureInputError(f"{where}: the row has no '{column}'")
-        accuracy = _float(row["accuracy"], where)
+        accuracy = row["accuracy"]
         if not 0.0 <= accuracy <= 1.0:
             raise FigureInputError(f"{where}: accuracy {accuracy} is not a fraction in [0, 1]")
         points.append(Point(key=row["key"], label=row.get("label") or row["key"], accuracy=accuracy,
-                            usd_per_puzzle=_float(row.get("usd_per_puzzle"), where),
-                            source=PUBLISHED, kind=published_kind(row),
+                            usd_per_puzzle=row["usd_per_puzzle"], source=PUBLISHED, kind=published_kind(row),
                             split=row.get("split") or "published_val", model=row["key"]))
     return points
 
@@ -144,13 +142,16 @@ def load_published(results: Path, inputs: Inputs) -> list[Point]:
 
 def eval_summary_paths(profile_dir: Path, split: str) -> list[Path]:
     """results/<profile>/eval/*/<split>.summary.json, sorted by entry name."""
-    return sorted((profile_dir / "eval").glob(f"*/{split}.summary.json"))
+    return eval_summary.summary_paths(profile_dir / "eval", split)
 
 
 def load_measured(profile_dir: Path, split: str, inputs: Inputs) -> list[Point]:
     points = []
     for path in eval_summary_paths(profile_dir, split):
-        data = _read_json(path)
+        try:
+            data = eval_summary.read_summary(path)
+        except ValueError as exc:
+            raise FigureInputError(str(exc)) from None
         for key in ("entry", "accuracy"):
             if key not in data:
                 raise FigureInputError(f"{path}: missing key '{key}'")

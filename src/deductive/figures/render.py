@@ -41,10 +41,18 @@ def caption_text(profile: str, rendered: Rendered) -> str:
     return "\n".join(lines)
 
 
-def profile_context(profile: str, results: Path, out: Path) -> Context:
-    section: dict = {}
+def figures_section(profile: str, results: Path) -> dict:
+    """The `figures` settings of a profile drawn without Snakemake (`make figures` re-renders
+    committed results): the profile's pinned config if there is one, else the defaults. The
+    workflow passes its resolved settings instead (scripts/make_figures.py --config)."""
     if (CONFIG_DIR / f"{profile}.yaml").is_file():
-        section = load_config(profile).get("figures") or {}
+        return load_config(profile).get("figures") or {}
+    return {}
+
+
+def profile_context(profile: str, results: Path, out: Path, section: dict | None = None) -> Context:
+    if section is None:
+        section = figures_section(profile, results)
     return Context(profile=profile, results=results, out_dir=out / profile,
                    settings=Settings.from_config(section))
 
@@ -68,6 +76,9 @@ def render_profile(ctx: Context) -> list[Rendered]:
     return done
 
 
-def render_all(results: Path, out: Path, profiles: list[str] | None = None) -> dict[str, list[Rendered]]:
-    return {profile: render_profile(profile_context(profile, results, out))
+def render_all(results: Path, out: Path, profiles: list[str] | None = None,
+               sections: dict[str, dict] | None = None) -> dict[str, list[Rendered]]:
+    """`sections`: profile -> its resolved `figures` settings (the workflow passes them)."""
+    sections = sections or {}
+    return {profile: render_profile(profile_context(profile, results, out, sections.get(profile)))
             for profile in (profiles or profiles_to_render(results))}

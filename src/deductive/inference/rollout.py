@@ -54,9 +54,10 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from deductive.config import derive_seed
+from deductive.grading import DEFAULT_MODE
 from deductive.io import JsonlAppender, iter_jsonl
 from deductive.progress import Progress
 from deductive.puzzles.formats import Puzzle
@@ -329,13 +330,13 @@ class Sampler:
         return results
 
     def sample(self, puzzles: Sequence[Puzzle], samples_per_puzzle: int, sampling: SamplingConfig, *,
-               grader_mode: str = "fixed") -> list[dict]:
+               grader_mode: str = DEFAULT_MODE) -> list[dict]:
         """`samples_per_puzzle` graded sample records for every puzzle, puzzle-major order."""
         pairs = [(p, i) for p in puzzles for i in range(samples_per_puzzle)]
         return self.sample_pairs(pairs, sampling, grader_mode=grader_mode)
 
     def sample_pairs(self, pairs: Sequence[tuple[Puzzle, int]], sampling: SamplingConfig, *,
-                     grader_mode: str = "fixed") -> list[dict]:
+                     grader_mode: str = DEFAULT_MODE) -> list[dict]:
         """Graded records for explicit (puzzle, sample_index) pairs (used to resume)."""
         from deductive.grading import grade_details
 
@@ -437,7 +438,7 @@ class Sampler:
 
 
 def sample_to_file(sampler: Sampler, puzzles: Sequence[Puzzle], k: int, sampling: SamplingConfig,
-                   out_path: str | os.PathLike, *, grader_mode: str = "fixed", chunk_puzzles: int = 8,
+                   out_path: str | os.PathLike, *, grader_mode: str = DEFAULT_MODE, chunk_puzzles: int = 8,
                    label: str = "sample") -> dict:
     """Sample k completions per puzzle into a JSON Lines file, resumably.
 
@@ -477,7 +478,3 @@ def sample_to_file(sampler: Sampler, puzzles: Sequence[Puzzle], k: int, sampling
                "mean_reward": mean, "completion_tokens_new": tokens, "seconds": seconds}
     print(progress.summary(f"mean reward {mean:.3f}, {tokens} new completion tokens"), flush=True)
     return summary
-
-
-def iter_records(path: str | os.PathLike) -> Iterable[dict]:
-    return iter_jsonl(path)

@@ -10,7 +10,6 @@ The format is detected from the content, not the file name.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,11 +95,3 @@ def load_puzzles(path: str | Path) -> list[Puzzle]:
     if len(set(ids)) != len(ids):
         raise PuzzleFileError(f"{path}: duplicate puzzle ids")
     return puzzles
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

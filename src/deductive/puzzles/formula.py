@@ -6,7 +6,7 @@ A formula is a nested tuple in negation normal form:
   ("or", (f, ...))         at least one holds
   TRUE / FALSE             constants
 Clues are translated into formulas once (clues.py); the same formula is evaluated on a concrete
-world (here) and compiled into the CP-SAT model (model.py), so each clue has one meaning.
+world (here) and compiled into the CP-SAT model (cpsat_model.py), so each clue has one meaning.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from deductive.config import derive_seed
 from deductive.puzzles.candidates import candidate_clues
 from deductive.puzzles import formula as F
 from deductive.puzzles.clues import KINDS, SOLUTION_KINDS, Clue, meaning, name
-from deductive.puzzles.model import WorldModel
+from deductive.puzzles.cpsat_model import WorldModel
 from deductive.puzzles.prompt import MAIN_QUESTIONS, render
 from deductive.puzzles.world import Shape, World, draw_shape, simulate
 

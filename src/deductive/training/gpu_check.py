@@ -107,7 +107,7 @@ def peak_flops(device: torch.device, override_tflops: float | None) -> float | N
 
 def random_tune_state(model_dir: Path, dtype: torch.dtype, seed: int) -> dict[str, torch.Tensor]:
     """Random weights (normal, std 0.02; norms 1) in torchtune names, on the CPU."""
-    from deductive.training.model import build_model
+    from deductive.training.tune_model import build_model
 
     meta = build_model(model_dir, dtype=dtype, device="meta")
     g = torch.Generator().manual_seed(seed)
@@ -120,7 +120,7 @@ def random_tune_state(model_dir: Path, dtype: torch.dtype, seed: int) -> dict[st
 
 def build(model_dir: Path, full: dict, d, *, dtype: torch.dtype, max_len: int):
     from deductive.training import distributed
-    from deductive.training.model import build_model
+    from deductive.training.tune_model import build_model
 
     model = build_model(model_dir, dtype=dtype, device="meta", max_seq_len=max_len)
     distributed.activation_checkpointing(model)
@@ -144,7 +144,7 @@ def run(args) -> dict:
     from deductive.training import checkpoint as ckpt
     from deductive.training import distributed
     from deductive.training.loop import init_adamw_state, make_optimizer, optimise
-    from deductive.training.model import hf_to_tune, load_hf_state_dict, tune_to_hf
+    from deductive.training.tune_model import hf_to_tune, load_hf_state_dict, tune_to_hf
     from deductive.training.packing import length_buckets, pack, step_batches
 
     started = time.monotonic()
@@ -178,10 +178,13 @@ def run(args) -> dict:
     model = build(model_dir, full, d, dtype=dtype, max_len=row_tokens)
     del full
     setup_s = time.monotonic() - t
-    cfg = {"rows_per_device_per_step": args.rows_per_device, "num_output_chunks": 8, "flex_attention": True,
-           "fixed_step_shapes": True, "sampling": {"temperature": 1.0},
-           "loss": {"epsilon": 0.2, "kl_coef": 0.0, "entropy_coef": 0.0},
-           "optimizer": {"lr": 1e-5, "betas": [0.9, 0.99], "weight_decay": 0.1, "max_grad_norm": None}}
+    from deductive.settings import with_training_defaults
+
+    cfg = with_training_defaults({
+        "rows_per_device_per_step": args.rows_per_device, "num_output_chunks": 8, "flex_attention": True,
+        "fixed_step_shapes": True, "sampling": {"temperature": 1.0},
+        "loss": {"epsilon": 0.2, "kl_coef": 0.0, "entropy_coef": 0.0},
+        "optimizer": {"lr": 1e-5, "betas": [0.9, 0.99], "weight_decay": 0.1, "max_grad_norm": None}})
     optimizer = make_optimizer(model, cfg["optimizer"])
     per_step = args.rows_per_device * d.world
     packings, step_shapes, per_iter = set(), set(), []

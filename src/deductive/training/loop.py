@@ -33,28 +33,31 @@ Design:
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import json
 import random
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
+from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict, set_optimizer_state_dict
 
 from deductive.config import ConfigError, derive_seed
 from deductive.evaluation.chance import chance_if_parsable
 from deductive.io import atomic_write_json, read_jsonl
 from deductive.progress import Progress
 from deductive.puzzles.formats import Puzzle, load_puzzles
+from deductive.settings import training_section
 from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
 from deductive.training.advantages import assign_advantages, shape_rewards, shaped_reward
 from deductive.training.loss import ppo_clip_loss
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
-from deductive.training.model import build_model, engine_extra, hf_to_tune, load_hf_state_dict, tune_to_hf
+from deductive.training.tune_model import build_model, engine_extra, hf_to_tune, load_hf_state_dict, tune_to_hf
 from deductive.training.packing import PackedRows, pack, packed_logprobs, step_batches
 
 
@@ -64,38 +67,12 @@ class TrainingError(RuntimeError):
 
 # ------------------------------------------------------------------------------ configuration
 
-def _deep_merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def run_config(config: dict, run: str) -> dict:
-    """`training` defaults with `training.runs.<run>` merged over them; `sampling` is the shared
-    section with training's and then the run's overrides merged over it (nested keys merged)."""
-    training = config.get("training") or {}
-    runs = training.get("runs") or {}
-    if run not in runs:
-        raise TrainingError(f"no training run '{run}' in the config (known: {', '.join(sorted(runs)) or 'none'})")
-    merged = _deep_merge({k: v for k, v in training.items() if k != "runs"}, runs[run])
-    merged["sampling"] = _deep_merge(config.get("sampling") or {}, merged.get("sampling") or {})
-    return merged
-
-
-def default_paths(config: dict, run: str, root: Path = Path(".")) -> dict[str, Path]:
-    """Where a run reads and writes, relative to the repository root (pinned interface 6)."""
-    cfg = run_config(config, run)
-    profile = config["profile"]
-    puzzles = root / "results" / profile / "puzzles"
-    return {"model_dir": root / "models" / cfg["model"],
-            "train_file": puzzles / f"{cfg['train_split']}.jsonl",
-            "val_file": puzzles / f"{cfg['val_split']}.jsonl",
-            "out_dir": root / "results" / profile / "train" / run,
-            "ckpt_root": root / "checkpoints" / profile / run}
+    """The run's merged training settings (deductive.settings.training_section: one merge)."""
+    try:
+        return training_section(config, run)
+    except ConfigError as exc:
+        raise TrainingError(str(exc)) from None
 
 
 def data_order(n: int, seed: int) -> list[int]:
@@ -113,7 +90,7 @@ def iteration_puzzles(puzzles: list[Puzzle], order: list[int], iteration: int, p
 def make_optimizer(model: torch.nn.Module, opt_cfg: dict) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=float(opt_cfg["lr"]),
                              betas=tuple(opt_cfg["betas"]), weight_decay=float(opt_cfg["weight_decay"]),
-                             eps=float(opt_cfg.get("eps", 1e-8)))
+                             eps=float(opt_cfg["eps"]))
 
 
 def init_adamw_state(optimizer: torch.optim.Optimizer) -> None:
@@ -131,31 +108,31 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
     step (all ranks), so the update does not depend on how rows are spread over ranks."""
     loss_cfg = cfg["loss"]
     per_step = int(cfg["rows_per_device_per_step"]) * d.world
-    max_norm = cfg["optimizer"].get("max_grad_norm")
+    max_norm = cfg["optimizer"]["max_grad_norm"]
     params = [p for p in model.parameters() if p.requires_grad]
     use_block = d.device.type == "cuda" and bool(cfg.get("flex_attention", True))
     # compiled flex attention: a few fixed step shapes, else it recompiles until it gives up
     fixed_shapes = bool(cfg.get("fixed_step_shapes", use_block))
-    want_entropy = bool(loss_cfg.get("entropy_coef", 0.0))
+    want_entropy = bool(loss_cfg["entropy_coef"])
     # the sampler records log-probs of softmax(logits / T) (vLLM's processed log-probs)
     temperature = float(cfg["sampling"]["temperature"])
     totals = {"loss": 0.0, "tokens": 0.0, "clipped": 0.0, "nan_ratio": 0.0, "ratio_sum": 0.0}
     grad_norms: list[float] = []
     steps = 0
     model.train()
-    for _ in range(int(cfg.get("epochs_per_iteration", 1))):
+    for _ in range(int(cfg["epochs_per_iteration"])):
         for batch, local in step_batches(rows, per_step, d.rank, d.world, fixed_shapes=fixed_shapes):
             num_tokens = batch.completion_tokens  # identical on every rank (same packing)
             if num_tokens == 0:
                 continue
             local = PackedRows(*(getattr(local, f).to(d.device) for f in local.__dataclass_fields__))
             new_lp, entropy = packed_logprobs(model, local, use_block_mask=use_block, entropy=want_entropy,
-                                              chunks=max(1, int(cfg.get("num_output_chunks", 0))),
+                                              chunks=max(1, int(cfg["num_output_chunks"])),
                                               temperature=temperature)
             loss, stats = ppo_clip_loss(new_lp, local.sampling_logprobs, local.advantages, local.weights,
                                         num_tokens, epsilon=float(loss_cfg["epsilon"]),
-                                        kl_coef=float(loss_cfg.get("kl_coef", 0.0)), entropy=entropy,
-                                        entropy_coef=float(loss_cfg.get("entropy_coef", 0.0)))
+                                        kl_coef=float(loss_cfg["kl_coef"]), entropy=entropy,
+                                        entropy_coef=float(loss_cfg["entropy_coef"]))
             # FSDP averages gradients over ranks; the loss is already a global mean, so undo it.
             (loss * d.world).backward()
             norm = distributed.clip_grad_norm(params, max_norm)  # None when clipping is off
@@ -198,7 +175,7 @@ def _default_sampler(model_dir: Path, cfg: dict):
     from deductive.inference.rollout import Sampler, engine_kwargs
 
     return Sampler(str(model_dir), **engine_kwargs(cfg["sampling"],
-                                                   sleep=bool(cfg.get("sleep_engine_while_training"))))
+                                                   sleep=bool(cfg["sleep_engine_while_training"])))
 
 
 def _sampling(cfg: dict, seed: int, *parts):
@@ -211,24 +188,92 @@ def _sample(sampler, puzzles: list[Puzzle], k: int, sampling, cfg: dict, d: dist
     """Sample on rank 0, share with every rank; records sorted by (puzzle order, sample index)."""
     records = None
     if d.is_main:
-        records = sampler.sample(puzzles, k, sampling, grader_mode=cfg.get("grader_mode", "fixed"))
+        records = sampler.sample(puzzles, k, sampling, grader_mode=cfg["grader_mode"])
         rank_of = {p.id: i for i, p in enumerate(puzzles)}
         records = sorted(records, key=lambda r: (rank_of[r["puzzle_id"]], r["sample_index"]))
     return d.broadcast_object(records)
+
+
+class Timer:
+    """Seconds per named phase: `with timer("sample"): ...` (repeated names add up)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.started = time.monotonic()
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        t = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.monotonic() - t
+
+    def total(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass
+class Session:
+    """What one training run holds between iterations: built by `_setup` and `_resume`."""
+
+    config: dict
+    run: str
+    cfg: dict  # the run's merged training settings
+    d: distributed.Dist
+    seed: int
+    model_dir: Path
+    train_file: Path
+    val_file: Path
+    out_dir: Path
+    ckpt_root: Path
+    train_puzzles: list[Puzzle]
+    val_puzzles: list[Puzzle]
+    order: list[int]
+    log: Callable
+    state: dict = field(default_factory=dict)  # iteration, history, best, since_best, ...
+    sampler: object = None  # the live engine (rank 0)
+    model: torch.nn.Module | None = None
+    optimizer: torch.optim.Optimizer | None = None
+    metrics: MetricsFile | None = None
+    wandb: Wandb | None = None
 
 
 def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file: Path, out_dir: Path,
           ckpt_root: Path, make_sampler: Callable | None = None, stop_after: int | None = None,
           log=None) -> dict:
     """Train `run` to completion (or `stop_after` more iterations); returns the summary dict."""
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    make_sampler = make_sampler or _default_sampler
-    cfg = run_config(config, run)
-    model_dir, out_dir, ckpt_root = Path(model_dir), Path(out_dir), Path(ckpt_root)
+    s = _setup(config, run, model_dir=Path(model_dir), train_file=Path(train_file), val_file=Path(val_file),
+               out_dir=Path(out_dir), ckpt_root=Path(ckpt_root),
+               log=log or (lambda msg: print(msg, file=sys.stderr, flush=True)))
+    _resume(s, make_sampler or _default_sampler)
+    _base_evaluation(s)
+    iterations = int(s.cfg["iterations"])
+    first = s.state["iteration"] + 1
+    last = iterations if stop_after is None else min(iterations, s.state["iteration"] + stop_after)
+    progress = Progress(total=iterations, label=f"train {run}", unit="iterations",
+                        already_done=s.state["iteration"], interval=0.0)
+    for it in range(first, last + 1):
+        if s.state["stopped_because"]:
+            break
+        _iteration(s, it)
+        progress.advance()
+    summary = _finish(s)
+    s.log(progress.summary(f"best val reward {summary['best_val_reward']:.4f} at iteration "
+                           f"{summary['best_iteration']} (base {summary['base_val_reward']:.4f}); "
+                           f"stopped: {summary['stopped_because'] or 'not yet'}"))
+    s.wandb.close()
+    if s.sampler is not None:
+        s.sampler.close()
+    distributed.close(s.d)
+    return summary
 
-    # ---- setup: processes, GPUs, data ------------------------------------------------------
-    d = distributed.init(cfg.get("device", "auto"),
-                         cpu_offload=bool((cfg.get("memory") or {}).get("fsdp_cpu_offload")))
+
+def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file: Path, out_dir: Path,
+           ckpt_root: Path, log: Callable) -> Session:
+    """Processes, GPUs and data; every check that can fail before any work."""
+    cfg = run_config(config, run)
+    d = distributed.init(cfg["device"], cpu_offload=bool(cfg["memory"]["fsdp_cpu_offload"]))
     try:
         distributed.check_gpus(int(cfg.get("gpus_required", 0)), d.world)
     except distributed.NotEnoughGPUs as exc:
@@ -238,7 +283,6 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
             raise TrainingError(f"missing input {path}")
     seed = derive_seed(config["seed"], "training", run)
     train_puzzles, val_puzzles = load_puzzles(train_file), load_puzzles(val_file)
-    order = data_order(len(train_puzzles), derive_seed(seed, "data-order"))
     per_iter = int(cfg["puzzles_per_iteration"])
     if per_iter > len(train_puzzles):
         raise TrainingError(f"training.puzzles_per_iteration ({per_iter}) exceeds the {len(train_puzzles)} "
@@ -253,226 +297,227 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
         check_trainable_sampling(_sampling(cfg, seed, "check"))
     except RolloutError as exc:
         raise TrainingError(str(exc)) from None
-    iterations = int(cfg["iterations"])
-    patience = cfg.get("patience")
-    val_every = int(cfg.get("val_every", 1))
-    checkpoint_every = int(cfg.get("checkpoint_every", 1))
-    dtype = _dtype(cfg.get("dtype", "float32"))
-    mem = cfg.get("memory") or {}
+    return Session(config=config, run=run, cfg=cfg, d=d, seed=seed, model_dir=model_dir, train_file=train_file,
+                   val_file=val_file, out_dir=out_dir, ckpt_root=ckpt_root, train_puzzles=train_puzzles,
+                   val_puzzles=val_puzzles, order=data_order(len(train_puzzles), derive_seed(seed, "data-order")),
+                   log=log)
 
-    # ---- setup: resume point -----------------------------------------------------------------
+
+def _resume(s: Session, make_sampler: Callable) -> None:
+    """The resume point (newest complete checkpoint, or the base model), then the engine (first,
+    so it gets its GPU memory share), the model and the optimiser in the state saved there."""
+    cfg, d, mem = s.cfg, s.d, s.cfg["memory"]
     if d.is_main:
-        removed = ckpt.remove_incomplete(ckpt_root)
+        removed = ckpt.remove_incomplete(s.ckpt_root)
         if removed:
-            log(f"train {run}: removed incomplete checkpoint(s) {', '.join(sorted(removed))}")
+            s.log(f"train {s.run}: removed incomplete checkpoint(s) {', '.join(sorted(removed))}")
     d.barrier()
-    latest = ckpt.latest_complete(ckpt_root)
-    state = ckpt.load_state(latest) if latest else {
-        "run": run, "iteration": 0, "history": [], "best": None, "since_best": 0,
+    latest = ckpt.latest_complete(s.ckpt_root)
+    s.state = ckpt.load_state(latest) if latest else {
+        "run": s.run, "iteration": 0, "history": [], "best": None, "since_best": 0,
         "stopped_because": None, "base_val_reward": None}
-    weights_dir = latest or model_dir
+    weights_dir = latest or s.model_dir
 
-    # ---- setup: the engine (first, so it gets its GPU memory share), model, optimiser ---------
-    sampler = make_sampler(weights_dir, cfg) if d.is_main else None
+    s.sampler = make_sampler(weights_dir, cfg) if d.is_main else None
     d.barrier()
+    dtype = _dtype(cfg["dtype"])
     max_len = max(int(cfg["row_tokens"]), int(cfg["sampling"]["engine"]["max_model_len"]))
-    full = distributed.on_rank0(d, lambda: hf_to_tune(load_hf_state_dict(weights_dir), model_dir))
+    full = distributed.on_rank0(d, lambda: hf_to_tune(load_hf_state_dict(weights_dir), s.model_dir))
     if d.distributed:
-        model = build_model(model_dir, dtype=dtype, device="meta", max_seq_len=max_len)
-        if mem.get("activation_checkpointing"):
+        model = build_model(s.model_dir, dtype=dtype, device="meta", max_seq_len=max_len)
+        if mem["activation_checkpointing"]:
             distributed.activation_checkpointing(model)
-        distributed.shard(model, cpu_offload=bool(mem.get("fsdp_cpu_offload")),
-                          reshard_after_forward=bool(mem.get("reshard_after_forward", True)))
+        distributed.shard(model, cpu_offload=bool(mem["fsdp_cpu_offload"]),
+                          reshard_after_forward=bool(mem["reshard_after_forward"]))
         distributed.load_full_state(model, {k: v.to(dtype) for k, v in full.items()}, d,
-                                    cpu_offload=bool(mem.get("fsdp_cpu_offload")))
+                                    cpu_offload=bool(mem["fsdp_cpu_offload"]))
         with torch.device(d.device):
             for m in model.modules():
                 if hasattr(m, "rope_init"):
                     m.rope_init()
     else:
-        model = build_model(model_dir, dtype=dtype, device=d.device, max_seq_len=max_len)
+        model = build_model(s.model_dir, dtype=dtype, device=d.device, max_seq_len=max_len)
         model.load_state_dict({k: v.to(dtype) for k, v in full.items()}, strict=True)
-        if mem.get("activation_checkpointing"):
+        if mem["activation_checkpointing"]:
             distributed.activation_checkpointing(model)
     del full
-    if mem.get("compile"):
+    if mem["compile"]:
         for layer in model.layers:
             layer.compile()
-    optimizer = make_optimizer(model, cfg["optimizer"])
-    from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict, set_optimizer_state_dict
-
+    s.model = model
+    s.optimizer = make_optimizer(model, cfg["optimizer"])
     if latest is not None:
-        if not cfg["optimizer"].get("reset_optimizer_each_iteration"):
-            init_adamw_state(optimizer)  # empty moments, so the saved tensors have a place to go
-            template = get_optimizer_state_dict(model, optimizer)
-            set_optimizer_state_dict(model, optimizer, ckpt.load_optimizer(latest, template))
+        if not cfg["optimizer"]["reset_optimizer_each_iteration"]:
+            init_adamw_state(s.optimizer)  # empty moments, so the saved tensors have a place to go
+            template = get_optimizer_state_dict(model, s.optimizer)
+            set_optimizer_state_dict(model, s.optimizer, ckpt.load_optimizer(latest, template))
         ckpt.load_rng(latest)
-        log(f"train {run}: resuming after iteration {state['iteration']} from {latest}")
+        s.log(f"train {s.run}: resuming after iteration {s.state['iteration']} from {latest}")
     else:
-        _seed_everything(seed)
+        _seed_everything(s.seed)
 
-    metrics = MetricsFile(out_dir / "metrics.jsonl")
+    s.metrics = MetricsFile(s.out_dir / "metrics.jsonl")
     if d.is_main:
-        metrics.reconcile(state["history"], state["iteration"])
-    wandb = Wandb((config.get("logging") or {}).get("wandb") or {}, run, cfg, enabled=d.is_main)
+        s.metrics.reconcile(s.state["history"], s.state["iteration"])
+    s.wandb = Wandb((s.config.get("logging") or {}).get("wandb") or {}, s.run, cfg, enabled=d.is_main)
 
-    # ---- iteration 0: the base model's validation reward -------------------------------------
-    base_file = ckpt_root / "base_eval.json"
-    if state["base_val_reward"] is None:
-        base = None
-        if base_file.is_file():
-            base = json.loads(base_file.read_text(encoding="utf-8"))
-        if base is None:
-            t0 = time.monotonic()
-            val = _sample(sampler, val_puzzles, int(cfg["val_samples_per_puzzle"]),
-                          _sampling(cfg, seed, "val", 0), cfg, d)
-            base = dict(reward_stats(val, "val"), iteration=0, seconds=round(time.monotonic() - t0, 3))
-            if d.is_main:
-                atomic_write_json(base_file, base)
-        state["base_val_reward"] = base["val_reward_mean"]
-        state["best"] = {"iteration": 0, "val_reward": base["val_reward_mean"]}
-        log(f"train {run}: base val reward {base['val_reward_mean']:.4f}")
 
-    # ---- the iterations --------------------------------------------------------------------
-    first = state["iteration"] + 1
-    last = iterations if stop_after is None else min(iterations, state["iteration"] + stop_after)
-    progress = Progress(total=iterations, label=f"train {run}", unit="iterations",
-                        already_done=state["iteration"], interval=0.0)
-    for it in range(first, last + 1):
-        if state["stopped_because"]:
-            break
-        seconds: dict[str, float] = {}
-        t_start = time.monotonic()
+def _base_evaluation(s: Session) -> None:
+    """Iteration 0: the base model's validation reward (kept beside the checkpoints)."""
+    if s.state["base_val_reward"] is not None:
+        return
+    base_file = s.ckpt_root / "base_eval.json"
+    base = json.loads(base_file.read_text(encoding="utf-8")) if base_file.is_file() else None
+    if base is None:
+        t0 = time.monotonic()
+        val = _sample(s.sampler, s.val_puzzles, int(s.cfg["val_samples_per_puzzle"]),
+                      _sampling(s.cfg, s.seed, "val", 0), s.cfg, s.d)
+        base = dict(reward_stats(val, "val"), iteration=0, seconds=round(time.monotonic() - t0, 3))
+        if s.d.is_main:
+            atomic_write_json(base_file, base)
+    s.state["base_val_reward"] = base["val_reward_mean"]
+    s.state["best"] = {"iteration": 0, "val_reward": base["val_reward_mean"]}
+    s.log(f"train {s.run}: base val reward {base['val_reward_mean']:.4f}")
 
-        # sample + grade (the Sampler grades each completion) with the current weights
-        t = time.monotonic()
-        puzzles = iteration_puzzles(train_puzzles, order, it, per_iter)
-        samples = _sample(sampler, puzzles, int(cfg["samples_per_puzzle"]),
-                          _sampling(cfg, seed, "train", it), cfg, d)
-        seconds["sample"] = time.monotonic() - t
-        sleep = bool(cfg.get("sleep_engine_while_training")) and d.is_main
-        if sleep:  # give the GPU memory of the engine's weights and KV cache to the trainer
-            sampler.sleep(level=2)  # its weights are replaced after the step anyway
 
-        # advantages, drop zero-advantage completions, pack
-        t = time.monotonic()
-        shaping = {k: float(v) for k, v in (cfg.get("reward_shaping") or {}).items()}
+def _iteration(s: Session, it: int) -> dict:
+    """One iteration: sample + grade, advantages, pack, step, weights to the engine, validate
+    (every `val_every` iterations and at the last), bookkeeping, checkpoint (at a new best, every
+    `checkpoint_every` iterations and at the last). Returns its metrics record (also appended to
+    metrics.jsonl)."""
+    cfg, d = s.cfg, s.d
+    timer = Timer()
+    with timer("sample"):  # the Sampler grades each completion, with the current weights
+        puzzles = iteration_puzzles(s.train_puzzles, s.order, it, int(cfg["puzzles_per_iteration"]))
+        samples = _sample(s.sampler, puzzles, int(cfg["samples_per_puzzle"]),
+                          _sampling(cfg, s.seed, "train", it), cfg, d)
+    sleep = bool(cfg["sleep_engine_while_training"]) and d.is_main
+    if sleep:  # give the GPU memory of the engine's weights and KV cache to the trainer
+        s.sampler.sleep(level=2)  # its weights are replaced after the step anyway
+
+    shaping = {k: float(v) for k, v in (cfg.get("reward_shaping") or {}).items()}  # training-only
+    with timer("pack"):  # advantages, drop zero-advantage completions, pack
         kept = assign_advantages(shape_rewards(samples, **shaping))
         rows = pack(kept, int(cfg["row_tokens"]), rows_multiple_of=d.world,
-                    zero_last_token=bool(cfg["loss"].get("zero_last_token_advantage", True)),
-                    pad_id=0)
+                    zero_last_token=bool(cfg["loss"]["zero_last_token_advantage"]), pad_id=0)
         real_rows = int((rows.doc_ids >= 0).any(-1).sum())
         packing = {"rows": real_rows, "rows_padded": len(rows),
                    "packing_efficiency": rows.real_tokens / max(1, real_rows * rows.tokens.shape[1])}
-        seconds["pack"] = time.monotonic() - t
 
-        # PPO-clip step(s)
-        t = time.monotonic()
-        if cfg["optimizer"].get("reset_optimizer_each_iteration"):
-            optimizer = make_optimizer(model, cfg["optimizer"])
-        step = optimise(model, optimizer, rows, cfg, d) if kept else {"optimizer_steps": 0, "tokens_trained": 0}
-        seconds["train"] = time.monotonic() - t
+    with timer("train"):  # PPO-clip step(s)
+        if cfg["optimizer"]["reset_optimizer_each_iteration"]:
+            s.optimizer = make_optimizer(s.model, cfg["optimizer"])
+        step = optimise(s.model, s.optimizer, rows, cfg, d) if kept else {"optimizer_steps": 0, "tokens_trained": 0}
 
-        # hand the new weights to the live engine
-        t = time.monotonic()
-        hf_state = tune_to_hf(distributed.full_state(model, d), model_dir)  # collective under FSDP
+    with timer("weights"):  # hand the new weights to the live engine
+        hf_state = tune_to_hf(distributed.full_state(s.model, d), s.model_dir)  # collective under FSDP
         if sleep:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
-            sampler.wake_up(["weights"])
+            s.sampler.wake_up(["weights"])
         handoff = None
         if d.is_main and (kept or sleep):  # unchanged weights need no hand-off, unless discarded
             # written once: the engine reloads from it and the checkpoint links its files
-            handoff = ckpt.write_handoff(ckpt_root, hf_state, model_dir,
-                                         engine_extra=engine_extra(hf_state, model_dir))
+            handoff = ckpt.write_handoff(s.ckpt_root, hf_state, s.model_dir,
+                                         engine_extra=engine_extra(hf_state, s.model_dir))
             hf_state = None  # rank 0's full copy is on disk now
-            sampler.load_weights(handoff)
+            s.sampler.load_weights(handoff)
         if sleep:
-            sampler.wake_up(["kv_cache"])
-        seconds["weights"] = time.monotonic() - t
+            s.sampler.wake_up(["kv_cache"])
 
-        # evaluate on the val split (every `val_every` iterations and at the last one)
-        t = time.monotonic()
-        validate = it % val_every == 0 or it == iterations
-        val = _sample(sampler, val_puzzles, int(cfg["val_samples_per_puzzle"]),
-                      _sampling(cfg, seed, "val", it), cfg, d) if validate else []
-        seconds["eval"] = time.monotonic() - t
+    iterations = int(cfg["iterations"])
+    validate = it % int(cfg["val_every"]) == 0 or it == iterations
+    with timer("eval"):  # validate
+        val = _sample(s.sampler, s.val_puzzles, int(cfg["val_samples_per_puzzle"]),
+                      _sampling(cfg, s.seed, "val", it), cfg, d) if validate else []
 
-        # bookkeeping: best, patience, stop (only validated iterations count)
-        val_reward = reward_stats(val, "val")["val_reward_mean"] if validate else None
-        new_best = validate and val_reward > state["best"]["val_reward"]
-        if new_best:
-            state["best"] = {"iteration": it, "val_reward": val_reward}
-            state["since_best"] = 0
-        elif validate:
-            state["since_best"] += 1
-        if patience is not None and state["since_best"] >= int(patience):
-            state["stopped_because"] = f"patience ({patience} evaluations without improvement)"
-        seconds["total"] = time.monotonic() - t_start
-        record = iteration_record(it, samples=samples, kept=len(kept), packing=packing, step=step,
-                                  val_samples=val, seconds=seconds,
-                                  lr=float(optimizer.param_groups[0]["lr"]))
-        state["iteration"] = it
-        state["history"] = state["history"] + [record]
+    val_reward = reward_stats(val, "val")["val_reward_mean"] if validate else None
+    new_best = _bookkeeping(s, it, val_reward)
+    seconds = dict(timer.seconds, total=timer.total())
+    record = iteration_record(it, samples=samples, kept=len(kept), packing=packing, step=step,
+                              val_samples=val, seconds=seconds, lr=float(s.optimizer.param_groups[0]["lr"]))
+    s.state["iteration"] = it
+    s.state["history"] = s.state["history"] + [record]
 
-        # checkpoint (atomic): a new best, every `checkpoint_every` iterations and the last one;
-        # keep the newest + the best. A run killed in between resumes from the newest saved.
-        t = time.monotonic()
-        save = new_best or it % checkpoint_every == 0 or it == iterations or bool(state["stopped_because"])
-        if save:
-            ckpt.save(ckpt_root, it, hf_state=hf_state, base_model_dir=model_dir, weights_from=handoff,
-                      optimizer_state=get_optimizer_state_dict(model, optimizer), state=state,
-                      rank=d.rank, barrier=d.barrier)
-        if d.is_main and save:
-            keep = {it} | ({state["best"]["iteration"]} if state["best"]["iteration"] > 0 else set())
-            ckpt.prune(ckpt_root, keep)
-            atomic_write_json(ckpt_root / "best.json", dict(state["best"], path=str(
-                ckpt.iter_dir(ckpt_root, state["best"]["iteration"]) if state["best"]["iteration"]
-                else model_dir)))
-        record["seconds"]["checkpoint"] = round(time.monotonic() - t, 4)
-        record["seconds"]["overhead"] = round(record["seconds"]["overhead"] + record["seconds"]["checkpoint"], 4)
-        record["seconds"]["total"] = round(record["seconds"]["total"] + record["seconds"]["checkpoint"], 4)
-        record["checkpoint_saved"] = save
-        if any(shaping.values()):
-            record["train_shaped_reward_mean"] = float(np.mean([shaped_reward(r, **shaping) for r in samples]))
-        if d.is_main:
-            metrics.append(record)
-            wandb.log(record)
-        progress.advance()
-        val_text = f"{val_reward:.3f}" if val_reward is not None else "not measured"
-        log(f"train {run}: iteration {it}: train reward {record['train_reward_mean']:.3f}, "
-            f"val reward {val_text}, kept {len(kept)}/{len(samples)}, "
-            f"{record['seconds']['total']:.1f}s (overhead {record['seconds']['overhead']:.1f}s)")
+    # a new best, every `checkpoint_every` iterations and the last one; a run killed in between
+    # resumes from the newest saved
+    save = (new_best or it % int(cfg["checkpoint_every"]) == 0 or it == iterations
+            or bool(s.state["stopped_because"]))
+    checkpoint_seconds = _checkpoint(s, it, hf_state, handoff) if save else 0.0
+    record["seconds"]["checkpoint"] = round(checkpoint_seconds, 4)
+    record["seconds"]["overhead"] = round(record["seconds"]["overhead"] + record["seconds"]["checkpoint"], 4)
+    record["seconds"]["total"] = round(record["seconds"]["total"] + record["seconds"]["checkpoint"], 4)
+    record["checkpoint_saved"] = save
+    if any(shaping.values()):
+        record["train_shaped_reward_mean"] = float(np.mean([shaped_reward(r, **shaping) for r in samples]))
+    if d.is_main:
+        s.metrics.append(record)
+        s.wandb.log(record)
+    val_text = f"{val_reward:.3f}" if val_reward is not None else "not measured"
+    s.log(f"train {s.run}: iteration {it}: train reward {record['train_reward_mean']:.3f}, "
+          f"val reward {val_text}, kept {len(kept)}/{len(samples)}, "
+          f"{record['seconds']['total']:.1f}s (overhead {record['seconds']['overhead']:.1f}s)")
+    return record
 
-    # ---- summary ---------------------------------------------------------------------------
+
+def _bookkeeping(s: Session, it: int, val_reward: float | None) -> bool:
+    """Best iteration, patience and the stop reason after iteration `it` (only validated
+    iterations, `val_reward` not None, count); returns whether `it` is the new best."""
+    state, patience = s.state, s.cfg["patience"]
+    new_best = val_reward is not None and val_reward > state["best"]["val_reward"]
+    if new_best:
+        state["best"] = {"iteration": it, "val_reward": val_reward}
+        state["since_best"] = 0
+    elif val_reward is not None:
+        state["since_best"] += 1
+    if patience is not None and state["since_best"] >= int(patience):
+        state["stopped_because"] = f"patience ({patience} evaluations without improvement)"
+    return new_best
+
+
+def _checkpoint(s: Session, it: int, hf_state: dict | None, handoff: Path | None) -> float:
+    """Save iteration `it` atomically (its weights linked from the hand-off directory when rank 0
+    wrote one), keep the newest and the best; returns the seconds taken."""
+    t = time.monotonic()
+    d, state = s.d, s.state
+    ckpt.save(s.ckpt_root, it, hf_state=hf_state, base_model_dir=s.model_dir, weights_from=handoff,
+              optimizer_state=get_optimizer_state_dict(s.model, s.optimizer), state=state,
+              rank=d.rank, barrier=d.barrier)
+    if d.is_main:
+        keep = {it} | ({state["best"]["iteration"]} if state["best"]["iteration"] > 0 else set())
+        ckpt.prune(s.ckpt_root, keep)
+        atomic_write_json(s.ckpt_root / "best.json", dict(state["best"], path=str(
+            ckpt.iter_dir(s.ckpt_root, state["best"]["iteration"]) if state["best"]["iteration"]
+            else s.model_dir)))
+    return time.monotonic() - t
+
+
+def _finish(s: Session) -> dict:
+    """The run's summary; written (with provenance) once the run is done."""
+    state, iterations = s.state, int(s.cfg["iterations"])
     done = state["iteration"] >= iterations or bool(state["stopped_because"])
     stopped = state["stopped_because"] or ("iterations" if state["iteration"] >= iterations else None)
     best_it = state["best"]["iteration"]
     summary = {
-        "run": run, "model": cfg["model"], "base_model_dir": str(model_dir),
+        "run": s.run, "model": s.cfg["model"], "base_model_dir": str(s.model_dir),
         "best_iteration": best_it, "best_val_reward": state["best"]["val_reward"],
         "base_val_reward": state["base_val_reward"], "iterations_done": state["iteration"],
-        "val_chance_reward": chance_if_parsable(val_puzzles),
-        "reward_shaping": cfg.get("reward_shaping") or None,
+        "val_chance_reward": chance_if_parsable(s.val_puzzles),
+        "reward_shaping": s.cfg.get("reward_shaping") or None,
         "stopped_because": stopped,
-        "checkpoint_best": str(ckpt.iter_dir(ckpt_root, best_it) if best_it else model_dir),
-        "checkpoint_latest": str(ckpt.iter_dir(ckpt_root, state["iteration"])) if state["iteration"] else None,
+        "checkpoint_best": str(ckpt.iter_dir(s.ckpt_root, best_it) if best_it else s.model_dir),
+        "checkpoint_latest": str(ckpt.iter_dir(s.ckpt_root, state["iteration"])) if state["iteration"] else None,
     }
-    if d.is_main and done:
+    if s.d.is_main and done:
         from deductive.provenance import provenance
 
-        records = read_jsonl(out_dir / "metrics.jsonl") if (out_dir / "metrics.jsonl").exists() else []
+        metrics_path = s.out_dir / "metrics.jsonl"
+        records = read_jsonl(metrics_path) if metrics_path.exists() else []
         overheads = [r["seconds"]["overhead"] for r in records if r.get("seconds")]
         summary["mean_overhead_seconds"] = float(np.mean(overheads)) if overheads else None
-        summary["provenance"] = provenance(profile=config["profile"], config=config, model=cfg["model"],
-                                           inputs={"train": train_file, "val": val_file,
-                                                   "model_config": model_dir / "config.json"},
-                                           world_size=d.world)
-        atomic_write_json(out_dir / "summary.json", summary)
-    log(progress.summary(f"best val reward {summary['best_val_reward']:.4f} at iteration {best_it} "
-                         f"(base {summary['base_val_reward']:.4f}); stopped: {stopped or 'not yet'}"))
-    wandb.close()
-    if sampler is not None:
-        sampler.close()
-    distributed.close(d)
+        summary["provenance"] = provenance(profile=s.config["profile"], config=s.config, model=s.cfg["model"],
+                                           inputs={"train": s.train_file, "val": s.val_file,
+                                                   "model_config": s.model_dir / "config.json"},
+                                           world_size=s.d.world)
+        atomic_write_json(s.out_dir / "summary.json", summary)
     return summary

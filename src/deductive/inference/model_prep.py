@@ -30,7 +30,7 @@ from typing import Any
 
 from deductive.config import derive_seed
 from deductive.io import atomic_write_json, dumps_canonical
-from deductive.puzzles.formats import file_sha256
+from deductive.io import file_sha256
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1

@@ -1,6 +1,6 @@
 """The trained model: a torchtune decoder built from a Hugging Face directory, and back.
 
-torchtune supplies the builder (`deductive.inference.models.torchtune_spec` picks it from
+torchtune supplies the builder (`deductive.inference.model_prep.torchtune_spec` picks it from
 config.json: Qwen2 or Llama) and the weight-name conversions its FullModelHFCheckpointer uses
 (`qwen2_hf_to_tune` / `convert_weights.hf_to_tune` and their inverses). Loading and saving go
 through those functions directly so that checkpoint.py controls where and how files are written
@@ -25,7 +25,7 @@ def build_model(model_dir: str | Path, *, dtype: torch.dtype = torch.float32,
     """The torchtune decoder of `model_dir`'s architecture with uninitialised weights."""
     from torchtune.config._utils import _get_component_from_path
 
-    from deductive.inference.models import torchtune_spec
+    from deductive.inference.model_prep import torchtune_spec
 
     builder, _, kwargs = torchtune_spec(model_dir)
     if max_seq_len:
@@ -36,7 +36,7 @@ def build_model(model_dir: str | Path, *, dtype: torch.dtype = torch.float32,
 
 
 def _model_type(model_dir: str | Path) -> str:
-    from deductive.inference.models import torchtune_spec
+    from deductive.inference.model_prep import torchtune_spec
 
     return torchtune_spec(model_dir)[1]
 
