@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Side-by-side benchmark (deductive.training.bench_peers): this project's vLLM Sampler against
+"""Side-by-side benchmark (scripts/peers_bench.py): this project's vLLM Sampler against
 transformers' `generate`, and one GRPO iteration of this project's loop against TRL's
 `GRPOTrainer`, on the same prompts, model and sizes; writes results/bench/peers.{md,json}
 with versions, machine, load average and peak memory.
@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 
 def main(argv=None) -> int:
-    from deductive.training import bench_peers as bp
+    import peers_bench as bp  # scripts/peers_bench.py, beside this script
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="smollm2-135m", help="prepared model directory under models/")

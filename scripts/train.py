@@ -11,6 +11,7 @@ Resumes from the newest complete checkpoint; writes <out>/{metrics.jsonl,summary
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -32,6 +33,9 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoints", type=Path, required=True, help="checkpoint folder of the run")
     parser.add_argument("--stop-after", type=int, help="do at most this many more iterations, then stop (resumable)")
     args = parser.parse_args(argv)
+    # SIGTERM (Snakemake cancelling the job, `kill`) unwinds like Ctrl-C: the vLLM engine
+    # processes are shut down and the newest complete checkpoint stays the resume point.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         config = load_config(args.config)
         train(config, args.run, stop_after=args.stop_after, model_dir=args.model_dir, train_file=args.train,
@@ -39,7 +43,15 @@ def main(argv=None) -> int:
     except (ConfigError, TrainingError, PuzzleFileError, FileNotFoundError, RolloutError, ModelPrepError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"error: interrupted; rerun the same command to resume from the newest checkpoint in "
+              f"{args.checkpoints}", file=sys.stderr)
+        return 130
     return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

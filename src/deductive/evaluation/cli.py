@@ -3,6 +3,7 @@ handling and the one-line `error:` contract (exit status 2, no traceback, nothin
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -28,7 +29,14 @@ def _fail(exc: BaseException) -> int:
     return 2
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main_evaluate(args) -> int:
+    # SIGTERM (Snakemake cancelling the job) unwinds like Ctrl-C: the engine is closed and the
+    # samples already written stay for the rerun
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         config = load_config(args.config)
         from deductive.evaluation.entries import list_entries

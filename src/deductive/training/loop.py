@@ -246,27 +246,30 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
     s = _setup(config, run, model_dir=Path(model_dir), train_file=Path(train_file), val_file=Path(val_file),
                out_dir=Path(out_dir), ckpt_root=Path(ckpt_root),
                log=log or (lambda msg: print(msg, file=sys.stderr, flush=True)))
-    _resume(s, make_sampler or _default_sampler)
-    _base_evaluation(s)
-    iterations = int(s.cfg["iterations"])
-    first = s.state["iteration"] + 1
-    last = iterations if stop_after is None else min(iterations, s.state["iteration"] + stop_after)
-    progress = Progress(total=iterations, label=f"train {run}", unit="iterations",
-                        already_done=s.state["iteration"], interval=0.0)
-    for it in range(first, last + 1):
-        if s.state["stopped_because"]:
-            break
-        _iteration(s, it)
-        progress.advance()
-    summary = _finish(s)
-    s.log(progress.summary(f"best val reward {summary['best_val_reward']:.4f} at iteration "
-                           f"{summary['best_iteration']} (base {summary['base_val_reward']:.4f}); "
-                           f"stopped: {summary['stopped_because'] or 'not yet'}"))
-    s.wandb.close()
-    if s.sampler is not None:
-        s.sampler.close()
-    distributed.close(s.d)
-    return summary
+    try:
+        _resume(s, make_sampler or _default_sampler)
+        _base_evaluation(s)
+        iterations = int(s.cfg["iterations"])
+        first = s.state["iteration"] + 1
+        last = iterations if stop_after is None else min(iterations, s.state["iteration"] + stop_after)
+        progress = Progress(total=iterations, label=f"train {run}", unit="iterations",
+                            already_done=s.state["iteration"], interval=0.0)
+        for it in range(first, last + 1):
+            if s.state["stopped_because"]:
+                break
+            _iteration(s, it)
+            progress.advance()
+        summary = _finish(s)
+        s.log(progress.summary(f"best val reward {summary['best_val_reward']:.4f} at iteration "
+                               f"{summary['best_iteration']} (base {summary['base_val_reward']:.4f}); "
+                               f"stopped: {summary['stopped_because'] or 'not yet'}"))
+        return summary
+    finally:  # also on an error or an interrupt: no engine process outlives the run
+        if s.wandb is not None:
+            s.wandb.close()
+        if s.sampler is not None:
+            s.sampler.close()
+        distributed.close(s.d)
 
 
 def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file: Path, out_dir: Path,
