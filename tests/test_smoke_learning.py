@@ -41,10 +41,10 @@ def test_smoke_smollm2_run_takes_real_optimiser_steps(tmp_path):
     record = json.loads((tmp_path / "out" / "metrics.jsonl").read_text().splitlines()[0])
     print({k: record.get(k) for k in ("train_reward_mean", "train_shaped_reward_mean",
                                       "train_complete_answer_share", "advantages_kept", "optimizer_steps",
-                                      "loss", "ratio_mean", "grad_norm")})
+                                      "loss", "ratio_mean")})
     assert record["advantages_kept"] > 0
     assert record["optimizer_steps"] > 0 and record["tokens_trained"] > 0
-    assert math.isfinite(record["loss"]) and math.isfinite(record["grad_norm"]) and record["grad_norm"] > 0
+    assert math.isfinite(record["loss"]) and record["loss"] != 0
     # near on-policy: the first step's PPO ratio starts at 1 (temperature-consistent log-probs)
     assert abs(record["ratio_mean"] - 1) < 0.05
     before = load_file(str(model_dir / "model.safetensors"))
