@@ -150,3 +150,35 @@ def test_only_folders_with_profile_results_are_profiles(tmp_path):
     (tmp_path / "bench" / "rollout.csv").write_text("x\n")
     (tmp_path / "published").mkdir()
     assert profiles_present(tmp_path) == ["smoke"]
+
+
+def test_the_figure_and_the_comparison_table_share_one_pairing(tmp_path):
+    """published_compare (figure) and comparison.csv (table) render the same pairs, with the same
+    numbers, from deductive.evaluation.comparison; test-split results are paired by neither."""
+    from deductive.evaluation.published import load_published
+    from deductive.evaluation.tables import COMPARISON_COLUMNS, comparison_rows, read_eval_dir
+    from deductive.figures.context import Context, Settings
+    from deductive.figures.data import published_path
+    from deductive.figures.published_compare import MISSING, pairs, table_cells
+
+    ctx = Context("smoke", FIXTURE_RESULTS, tmp_path, Settings.from_config(None))
+    assert ctx.settings.comparison_split == "published_val"
+    figure_rows = pairs(ctx, ctx.new_inputs())
+    summaries, _ = read_eval_dir(FIXTURE_RESULTS / "smoke" / "eval")
+    published = load_published(published_path(FIXTURE_RESULTS))
+    table_rows = comparison_rows(summaries, published)
+
+    measured = [r for r in figure_rows if r.measured]
+    assert len(measured) >= 2 and len(measured) < len(figure_rows)  # some pairs, some 'not measured'
+    assert any(s["split"] == "test" and s.get("published_key") for s in summaries)  # the fixture has such
+    assert {t["split"] for t in table_rows} == {"published_val"}
+    by_figure = {(r.entry, r.published_key): {c: getattr(r, c) for c in COMPARISON_COLUMNS} for r in measured}
+    by_table = {(t["entry"], t["published_key"]): t for t in table_rows}
+    assert by_figure == by_table
+    for r in measured:
+        t = by_table[(r.entry, r.published_key)]
+        assert t["difference"] == pytest.approx(t["measured_accuracy"] - t["published_accuracy"])
+        assert table_cells(r)[4] == f"{100 * t['difference']:+.1f}"
+    assert [r.published_key for r in figure_rows if not r.measured] == [
+        k for k in published if (k not in {key for _, key in by_table})]
+    assert all(table_cells(r)[3] == MISSING for r in figure_rows if not r.measured)

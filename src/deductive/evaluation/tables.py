@@ -12,6 +12,7 @@ import io
 import json
 from pathlib import Path
 
+from deductive.evaluation.comparison import compare
 from deductive.evaluation.summary import read_summary, summary_paths
 from deductive.io import atomic_write_text
 
@@ -82,22 +83,11 @@ def accuracy_rows(summaries: list[dict], skipped: list[dict], published: dict[st
 
 
 def comparison_rows(summaries: list[dict], published: dict[str, dict]) -> list[dict]:
-    rows = []
-    for s in sorted(summaries, key=_sort_key):
-        p = published.get(s.get("published_key") or "")
-        if p is None or s["split"] != p["split"]:
-            continue
-        lo, hi = s["ci95"]
-        rows.append({
-            "entry": s["entry"], "published_key": p["key"], "split": s["split"], "n_puzzles": s["n_puzzles"],
-            "samples_per_puzzle": s["samples_per_puzzle"], "stand_in": s.get("stand_in", False),
-            "measured_accuracy": s["accuracy"], "ci95_lo": lo, "ci95_hi": hi, "published_accuracy": p["accuracy"],
-            "difference": s["accuracy"] - p["accuracy"], "published_inside_ci": lo <= p["accuracy"] <= hi,
-            "measured_usd_per_puzzle": s["usd_per_puzzle"], "published_usd_per_puzzle": p["usd_per_puzzle"],
-            "measured_completion_tokens": s["mean_completion_tokens"],
-            "published_completion_tokens": p["mean_completion_tokens"], "grader_mode": s["grader_mode"],
-        })
-    return rows
+    """The measured pairs of deductive.evaluation.comparison.compare (each summary on its
+    published row's split), one row of COMPARISON_COLUMNS each, in measured-row order."""
+    pairs = sorted((c for c in compare(summaries, published) if c.measured),
+                   key=lambda c: _sort_key(c.summary))
+    return [{column: getattr(c, column) for column in COMPARISON_COLUMNS} for c in pairs]
 
 
 def _cell(value) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from deductive.evaluation import published
 from deductive.evaluation import summary as eval_summary
+from deductive.evaluation.comparison import published_split
 from deductive.io import file_sha256, read_jsonl
 
 MEASURED = "measured"
@@ -112,18 +113,17 @@ def published_kind(row: dict) -> str:
     return "base" if "/" in key else "api"
 
 
-def load_published(results: Path, inputs: Inputs) -> list[Point]:
-    """Rows of results/published/published.csv (read by deductive.evaluation.published, the one
-    reader of that file), in file order; [] if the file is absent."""
+def load_published_rows(results: Path, inputs: Inputs) -> dict[str, dict]:
+    """key -> row of results/published/published.csv (read by deductive.evaluation.published, the
+    one reader of that file), in file order, each checked; {} if the file is absent."""
     path = published_path(results)
     if not path.is_file():
-        return []
+        return {}
     try:
         rows = published.load_published(path)
     except ValueError as exc:
         raise FigureInputError(str(exc)) from None
     inputs.add(path)
-    points = []
     for number, row in enumerate(rows.values(), 2):
         where = f"{path}:{number}"
         for column in ("key", "accuracy"):
@@ -132,10 +132,15 @@ def load_published(results: Path, inputs: Inputs) -> list[Point]:
         accuracy = row["accuracy"]
         if not 0.0 <= accuracy <= 1.0:
             raise FigureInputError(f"{where}: accuracy {accuracy} is not a fraction in [0, 1]")
-        points.append(Point(key=row["key"], label=row.get("label") or row["key"], accuracy=accuracy,
-                            usd_per_puzzle=row["usd_per_puzzle"], source=PUBLISHED, kind=published_kind(row),
-                            split=row.get("split") or "published_val", model=row["key"]))
-    return points
+    return rows
+
+
+def load_published(results: Path, inputs: Inputs) -> list[Point]:
+    """The rows of `load_published_rows` as points, in file order; [] if the file is absent."""
+    return [Point(key=row["key"], label=row.get("label") or row["key"], accuracy=row["accuracy"],
+                  usd_per_puzzle=row["usd_per_puzzle"], source=PUBLISHED, kind=published_kind(row),
+                  split=published_split(row), model=row["key"])
+            for row in load_published_rows(results, inputs).values()]
 
 
 # --- measured evaluation summaries ---------------------------------------------------------
@@ -145,8 +150,9 @@ def eval_summary_paths(profile_dir: Path, split: str) -> list[Path]:
     return eval_summary.summary_paths(profile_dir / "eval", split)
 
 
-def load_measured(profile_dir: Path, split: str, inputs: Inputs) -> list[Point]:
-    points = []
+def load_summaries(profile_dir: Path, split: str, inputs: Inputs) -> list[dict]:
+    """The evaluation summaries of `split` (sorted by entry name), each checked and recorded."""
+    summaries = []
     for path in eval_summary_paths(profile_dir, split):
         try:
             data = eval_summary.read_summary(path)
@@ -155,18 +161,27 @@ def load_measured(profile_dir: Path, split: str, inputs: Inputs) -> list[Point]:
         for key in ("entry", "accuracy"):
             if key not in data:
                 raise FigureInputError(f"{path}: missing key '{key}'")
-        ci = data.get("ci95")
-        ci95 = (float(ci[0]), float(ci[1])) if isinstance(ci, (list, tuple)) and len(ci) == 2 else None
+        for key in ("usd_per_puzzle", "chance_reward", "complete_answer_share"):
+            _float(data.get(key), str(path) if key == "usd_per_puzzle" else f"{path}: {key}")
         inputs.add(path, data.get("provenance"))
-        points.append(Point(key=data["entry"], label=data["entry"], accuracy=float(data["accuracy"]),
-                            usd_per_puzzle=_float(data.get("usd_per_puzzle"), str(path)),
-                            source=MEASURED, kind=data.get("kind"), ci95=ci95,
-                            split=data.get("split", split), model=data.get("model"),
-                            published_key=data.get("published_key"), stand_in=bool(data.get("stand_in")),
-                            chance=_float(data.get("chance_reward"), f"{path}: chance_reward"),
-                            complete_answer_share=_float(data.get("complete_answer_share"),
-                                                         f"{path}: complete_answer_share")))
-    return points
+        summaries.append(data)
+    return summaries
+
+
+def _ci95(data: dict) -> tuple[float, float] | None:
+    ci = data.get("ci95")
+    return (float(ci[0]), float(ci[1])) if isinstance(ci, (list, tuple)) and len(ci) == 2 else None
+
+
+def load_measured(profile_dir: Path, split: str, inputs: Inputs) -> list[Point]:
+    return [Point(key=data["entry"], label=data["entry"], accuracy=float(data["accuracy"]),
+                  usd_per_puzzle=_float(data.get("usd_per_puzzle"), "usd_per_puzzle"),
+                  source=MEASURED, kind=data.get("kind"), ci95=_ci95(data),
+                  split=data.get("split", split), model=data.get("model"),
+                  published_key=data.get("published_key"), stand_in=bool(data.get("stand_in")),
+                  chance=_float(data.get("chance_reward"), "chance_reward"),
+                  complete_answer_share=_float(data.get("complete_answer_share"), "complete_answer_share"))
+            for data in load_summaries(profile_dir, split, inputs)]
 
 
 # --- training runs -----------------------------------------------------------------------

@@ -3,21 +3,23 @@
 Every published row is listed; a measured result is paired with the published row its
 evaluation entry reproduces (`published_key` in its evaluation summary, on the split
 `figures.comparison_split`, default `published_val`: the puzzles the publication used).
+The pairing and the numbers of each pair come from deductive.evaluation.comparison, which
+also feeds results/<profile>/tables/comparison.{csv,md}; this module only renders them.
 The table is written as Markdown and LaTeX; the paired chart only when a pair exists.
 """
 
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
+from deductive.evaluation.comparison import Comparison, compare
 from deductive.figures import style
 from deductive.figures.context import Context, Rendered
-from deductive.figures.data import Point, load_measured, load_published
+from deductive.figures.data import load_published_rows, load_summaries
 from deductive.io import atomic_write_text
 
 NAME = "published_compare"
@@ -25,24 +27,12 @@ TITLE = "Reproduced versus published"
 MISSING = "not measured"
 
 
-@dataclass(frozen=True)
-class Row:
-    published: Point
-    measured: Point | None
-    stand_in: bool
-
-
-def pairs(ctx: Context, inputs) -> list[Row]:
-    published = load_published(ctx.results, inputs)
-    measured = load_measured(ctx.profile_dir, ctx.settings.comparison_split, inputs)
-    rows = []
-    for pub in published:
-        matches = [m for m in measured if m.published_key == pub.key]
-        if not matches:
-            rows.append(Row(pub, None, False))
-        for m in matches:
-            rows.append(Row(pub, m, m.stand_in))
-    return rows
+def pairs(ctx: Context, inputs) -> list[Comparison]:
+    """Every published row with the results of split `figures.comparison_split` reproducing it,
+    paired by deductive.evaluation.comparison (the owner of the pairing, shared with the table)."""
+    published = load_published_rows(ctx.results, inputs)
+    summaries = load_summaries(ctx.profile_dir, ctx.settings.comparison_split, inputs)
+    return compare(summaries, published, split=ctx.settings.comparison_split)
 
 
 def _pct(x: float | None) -> str:
@@ -55,23 +45,22 @@ def _usd(x: float | None) -> str:
     return f"${x:.4g}"
 
 
-def table_cells(row: Row) -> list[str]:
-    pub, m = row.published, row.measured
-    if m is None:
+def table_cells(row: Comparison) -> list[str]:
+    if not row.measured:
         measured = [MISSING, "", "", ""]
     else:
-        ci = f" [{_pct(m.ci95[0])}, {_pct(m.ci95[1])}]" if m.ci95 else ""
-        delta = f"{100 * (m.accuracy - pub.accuracy):+.1f}"
-        entry = m.key + (" (stand-in)" if row.stand_in else "")
-        measured = [f"{_pct(m.accuracy)}{ci}", delta, _usd(m.usd_per_puzzle), entry]
-    return [pub.label, _pct(pub.accuracy), _usd(pub.usd_per_puzzle), *measured]
+        ci = f" [{_pct(row.ci95_lo)}, {_pct(row.ci95_hi)}]" if row.ci95 else ""
+        delta = f"{100 * row.difference:+.1f}"
+        entry = row.entry + (" (stand-in)" if row.stand_in else "")
+        measured = [f"{_pct(row.measured_accuracy)}{ci}", delta, _usd(row.measured_usd_per_puzzle), entry]
+    return [row.published_label, _pct(row.published_accuracy), _usd(row.published_usd_per_puzzle), *measured]
 
 
 HEADER = ["model", "published accuracy", "published $/puzzle", "measured here: accuracy [95% CI]",
           "difference (points)", "measured here: $/puzzle", "measured entry"]
 
 
-def markdown(ctx: Context, rows: list[Row]) -> str:
+def markdown(ctx: Context, rows: list[Comparison]) -> str:
     lines = [f"| {' | '.join(HEADER)} |", "|" + "---|" * len(HEADER)]
     lines += [f"| {' | '.join(table_cells(r))} |" for r in rows]
     return "\n".join(lines) + "\n"
@@ -85,7 +74,7 @@ def _tex(text: str) -> str:
     return "".join(TEX_ESCAPES.get(c, c) for c in text)
 
 
-def latex(ctx: Context, rows: list[Row]) -> str:
+def latex(ctx: Context, rows: list[Comparison]) -> str:
     lines = [r"\begin{tabular}{lrrrrrl}", r"\hline",
              " & ".join(_tex(h) for h in HEADER) + r" \\", r"\hline"]
     lines += [" & ".join(_tex(c) for c in table_cells(r)) + r" \\" for r in rows]
@@ -98,16 +87,15 @@ ROW_INCHES = 0.62  # height of one published/measured pair
 ZERO_MARK = 0.006  # a measured 0% is drawn as a sliver this long (accuracy units) so it shows
 
 
-def pair_label(row: Row) -> str:
+def pair_label(row: Comparison) -> str:
     """'<published model>' over 'vs <measured entry>', each wrapped to LABEL_WIDTH characters."""
-    m = row.measured
-    measured = f"vs {m.key}" + (" (stand-in)" if row.stand_in else "")
-    return "\n".join(textwrap.fill(part, LABEL_WIDTH) for part in (row.published.label, measured))
+    measured = f"vs {row.entry}" + (" (stand-in)" if row.stand_in else "")
+    return "\n".join(textwrap.fill(part, LABEL_WIDTH) for part in (row.published_label, measured))
 
 
-def chart(ctx: Context, rows: list[Row]):
+def chart(ctx: Context, rows: list[Comparison]):
     """Horizontal paired bars, one pair per row (published hatched, measured filled), 0-100%."""
-    paired = [r for r in rows if r.measured is not None]
+    paired = [r for r in rows if r.measured]
     style.setup()
     labels = [pair_label(r) for r in paired]
     lines = max(label.count("\n") + 1 for label in labels)
@@ -115,14 +103,13 @@ def chart(ctx: Context, rows: list[Row]):
     fig, ax = plt.subplots(figsize=(7.2, 1.55 + row_in * len(paired)))
     height = 0.38
     for y, row in enumerate(paired):
-        pub, m = row.published, row.measured
-        ax.barh(y - height / 2, pub.accuracy, height * 0.92, color="white", edgecolor=style.PUBLISHED,
+        pub, m, ci = row.published_accuracy, row.measured_accuracy, row.ci95
+        ax.barh(y - height / 2, pub, height * 0.92, color="white", edgecolor=style.PUBLISHED,
                 hatch="///", lw=1.0)
-        err = ([[max(0.0, m.accuracy - m.ci95[0])], [max(0.0, m.ci95[1] - m.accuracy)]] if m.ci95 else None)
-        ax.barh(y + height / 2, max(m.accuracy, ZERO_MARK), height * 0.92, color=style.MEASURED,
+        err = ([[max(0.0, m - ci[0])], [max(0.0, ci[1] - m)]] if ci else None)
+        ax.barh(y + height / 2, max(m, ZERO_MARK), height * 0.92, color=style.MEASURED,
                 xerr=err, capsize=2.5, error_kw={"lw": 1, "ecolor": "0.2"})
-        for off, value, end in ((-height / 2, pub.accuracy, pub.accuracy),
-                                (height / 2, m.accuracy, max(m.accuracy, ZERO_MARK, m.ci95[1] if m.ci95 else 0))):
+        for off, value, end in ((-height / 2, pub, pub), (height / 2, m, max(m, ZERO_MARK, ci[1] if ci else 0))):
             ax.annotate(_pct(value), (end, y + off), xytext=(4, 0), textcoords="offset points",
                         ha="left", va="center", fontsize=7)
     ax.set_yticks(range(len(paired)), labels, fontsize=7.5)
@@ -151,7 +138,7 @@ def render(ctx: Context) -> Rendered | None:
         path = ctx.out_dir / f"{NAME}.{suffix}"
         atomic_write_text(path, text)
         files.append(path)
-    n_pairs = sum(r.measured is not None for r in rows)
+    n_pairs = sum(r.measured for r in rows)
     if n_pairs:
         files += style.save(chart(ctx, rows), ctx.out_dir / NAME, dpi=ctx.settings.dpi)
     stand_in = any(r.stand_in for r in rows)
