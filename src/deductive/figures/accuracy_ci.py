@@ -150,7 +150,8 @@ def render(ctx: Context) -> Rendered | None:
         + (" The dash-dotted mark on each bar is chance on the same puzzles: the exact expected "
            "accuracy of answering every question with a uniformly random option from the puzzle's "
            "own list." if any(p.chance is not None for p in points) else "")
-        + (" Smoke profile: small stand-in models (random weights or 135M parameters), which "
-           "checks the pipeline, not the paper's claim." if any(p.stand_in for p in points) else "")
+        + (" Small stand-in models (random weights or 135M parameters): these numbers check the "
+           "pipeline or show learning at small scale, not the paper's claim."
+           if any(p.stand_in for p in points) else "")
     )
     return Rendered(NAME, TITLE, files, inputs, description)

@@ -97,7 +97,7 @@ def render(ctx: Context) -> Rendered | None:
         f"when another is no dearer and no less accurate); ringed points are on it: {members}."
         + (" Not drawn (no positive cost): " + ", ".join(f"{p.label} ({p.source})" for p in left_out) + "."
            if left_out else "")
-        + (" Smoke profile: small stand-in models, not comparable with the published numbers."
+        + (" Small stand-in models, not comparable with the published numbers."
            if any(p.stand_in for p in drawn) else "")
     )
     return Rendered(NAME, TITLE, files, inputs, description)

@@ -32,7 +32,9 @@ def pairs(ctx: Context, inputs) -> list[Comparison]:
     paired by deductive.evaluation.comparison (the owner of the pairing, shared with the table)."""
     published = load_published_rows(ctx.results, inputs)
     summaries = load_summaries(ctx.profile_dir, ctx.settings.comparison_split, inputs)
-    return compare(summaries, published, split=ctx.settings.comparison_split)
+    # a result reproduces a published row only on that row's own puzzles (its split): a profile
+    # whose comparison split is another one (learn: test) shows "not measured" throughout
+    return compare(summaries, published)
 
 
 def _pct(x: float | None) -> str:
