@@ -25,14 +25,9 @@ def machine_info() -> dict:
     import torch
     import vllm
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from peers_bench import cpu_model  # scripts/peers_bench.py, beside this script
+
+    cpu = cpu_model()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     return {"cpu": cpu, "cores": os.cpu_count(), "gpu": gpu, "gpus": torch.cuda.device_count(),
             "torch": torch.__version__, "vllm": vllm.__version__, "python": platform.python_version(),

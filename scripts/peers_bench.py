@@ -39,18 +39,21 @@ def synthetic_reward(token_ids) -> float:
 
 # ------------------------------------------------------------------------------ machine, memory
 
-def machine_info() -> dict:
-    import psutil
-
-    cpu = platform.processor() or platform.machine()
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what platform says."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict:
+    import psutil
+
+    return {"cpu": cpu_model(), "logical_cpus": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "os": f"{platform.system()} {platform.release()}", "python": platform.python_version()}
 
 

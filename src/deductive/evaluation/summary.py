@@ -6,7 +6,6 @@ present exactly once. A partial set raises `IncompleteEvaluation` instead of bei
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
@@ -14,6 +13,7 @@ from deductive.evaluation import bootstrap
 from deductive.evaluation.chance import chance_if_parsable, options_if_parsable
 from deductive.evaluation.cost import throughput_cost, token_cost
 from deductive.grading import grade_details
+from deductive.io import read_json_object
 from deductive.pricing import HardwarePrice, TokenPrice
 from deductive.puzzles.formats import Puzzle
 
@@ -24,14 +24,7 @@ def summary_paths(eval_root: str | Path, split: str | None = None) -> list[Path]
 
 def read_summary(path: str | Path) -> dict:
     """One evaluation summary (the one reader of the format); ValueError names a bad file."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object")
-    return data
+    return read_json_object(path)
 
 
 class IncompleteEvaluation(RuntimeError):

@@ -10,14 +10,13 @@ provenance block, so a caption can name exactly what its figure came from.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from deductive.evaluation import published
 from deductive.evaluation import summary as eval_summary
 from deductive.evaluation.comparison import published_split
-from deductive.io import file_sha256, read_jsonl
+from deductive.io import file_sha256, read_json_object, read_jsonl
 
 MEASURED = "measured"
 PUBLISHED = "published"
@@ -74,14 +73,7 @@ class Inputs:
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except json.JSONDecodeError as exc:
-        raise FigureInputError(f"{path}: not valid JSON ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise FigureInputError(f"{path}: expected a JSON object")
-    return data
+    return read_json_object(path, FigureInputError)
 
 
 def _float(value, where: str) -> float | None:
