@@ -199,3 +199,36 @@ def test_patience_stops_the_run_and_a_rerun_does_not_continue(inputs, tmp_path):
     assert m[0]["advantages_kept"] == 0 and m[0]["optimizer_steps"] == 0  # equal rewards: nothing to learn
     again = train(config, "tiny", **inputs, **kw)
     assert again["iterations_done"] == 1 and len(metrics(tmp_path)) == 1
+
+
+def test_resume_refuses_a_checkpoint_trained_under_other_settings(inputs, tmp_path):
+    """A longer run resumes; an edited learning rate or train split would splice two experiments
+    into one curve: refused before any work, with the changed keys named, and nothing deleted."""
+    run(tiny_config(iterations=1), inputs, tmp_path)
+    longer = run(tiny_config(iterations=2, val_every=2), inputs, tmp_path)  # resume-safe edits
+    assert longer["iterations_done"] == 2 and [r["iteration"] for r in metrics(tmp_path)] == [1, 2]
+
+    changed = tiny_config(iterations=3)
+    changed["training"]["optimizer"]["lr"] = 1e-3
+    with pytest.raises(TrainingError) as err:
+        run(changed, inputs, tmp_path)
+    message = str(err.value)
+    assert "training.optimizer.lr" in message and "iterations" not in message
+    assert str(tmp_path / "ckpt") in message
+    assert (tmp_path / "ckpt" / "iter-0002" / ckpt.COMPLETE).is_file()  # nothing lost
+
+    other_split = dict(inputs, train_file=write_puzzles(tmp_path / "other-train.jsonl", 12, "other"))
+    with pytest.raises(TrainingError, match="train_file_sha256"):
+        run(tiny_config(iterations=3), other_split, tmp_path)
+
+
+def test_base_evaluation_is_measured_again_under_other_settings(inputs, tmp_path):
+    run(tiny_config(iterations=1), inputs, tmp_path)
+    base_file = tmp_path / "ckpt" / "base_eval.json"
+    first = json.loads(base_file.read_text())
+    assert first["settings"]["training"]["val_samples_per_puzzle"] == 2
+    import shutil
+    shutil.rmtree(tmp_path / "ckpt" / "iter-0001")  # no checkpoint: a fresh run under new settings
+    run(tiny_config(iterations=1, val_samples_per_puzzle=1), inputs, tmp_path)
+    again = json.loads(base_file.read_text())
+    assert again["settings"]["training"]["val_samples_per_puzzle"] == 1 and again["val_samples"] == 3

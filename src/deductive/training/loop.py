@@ -59,6 +59,7 @@ from deductive.training.loss import ppo_clip_loss
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
 from deductive.training.tune_model import build_model, engine_extra, hf_to_tune, load_hf_state_dict, tune_to_hf
 from deductive.training.packing import PackedRows, pack, packed_logprobs, step_batches
+from deductive.training.resume_guard import changed_keys, mismatch_message, trajectory_settings
 
 
 class TrainingError(RuntimeError):
@@ -231,6 +232,7 @@ class Session:
     val_puzzles: list[Puzzle]
     order: list[int]
     log: Callable
+    settings: dict  # what a resume must share with this run (resume_guard.trajectory_settings)
     state: dict = field(default_factory=dict)  # iteration, history, best, since_best, ...
     sampler: object = None  # the live engine (rank 0)
     model: torch.nn.Module | None = None
@@ -303,7 +305,7 @@ def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_fil
     return Session(config=config, run=run, cfg=cfg, d=d, seed=seed, model_dir=model_dir, train_file=train_file,
                    val_file=val_file, out_dir=out_dir, ckpt_root=ckpt_root, train_puzzles=train_puzzles,
                    val_puzzles=val_puzzles, order=data_order(len(train_puzzles), derive_seed(seed, "data-order")),
-                   log=log)
+                   log=log, settings=trajectory_settings(cfg, seed=seed, train_file=train_file, val_file=val_file))
 
 
 def _resume(s: Session, make_sampler: Callable) -> None:
@@ -319,6 +321,11 @@ def _resume(s: Session, make_sampler: Callable) -> None:
     s.state = ckpt.load_state(latest) if latest else {
         "run": s.run, "iteration": 0, "history": [], "best": None, "since_best": 0,
         "stopped_because": None, "base_val_reward": None}
+    if latest is not None:  # before any engine or model: a refused resume costs nothing
+        problem = mismatch_message(latest, s.ckpt_root, s.state.get("settings"), s.settings)
+        if problem:
+            raise TrainingError(problem)
+    s.state["settings"] = s.settings
     weights_dir = latest or s.model_dir
 
     s.sampler = make_sampler(weights_dir, cfg) if d.is_main else None
@@ -371,11 +378,15 @@ def _base_evaluation(s: Session) -> None:
         return
     base_file = s.ckpt_root / "base_eval.json"
     base = json.loads(base_file.read_text(encoding="utf-8")) if base_file.is_file() else None
+    if base is not None and (base.get("settings") is None or changed_keys(base["settings"], s.settings)):
+        s.log(f"train {s.run}: {base_file} was measured under other settings; measuring it again")
+        base = None
     if base is None:
         t0 = time.monotonic()
         val = _sample(s.sampler, s.val_puzzles, int(s.cfg["val_samples_per_puzzle"]),
                       _sampling(s.cfg, s.seed, "val", 0), s.cfg, s.d)
-        base = dict(reward_stats(val, "val"), iteration=0, seconds=round(time.monotonic() - t0, 3))
+        base = dict(reward_stats(val, "val"), iteration=0, seconds=round(time.monotonic() - t0, 3),
+                    settings=s.settings)
         if s.d.is_main:
             atomic_write_json(base_file, base)
     s.state["base_val_reward"] = base["val_reward_mean"]
