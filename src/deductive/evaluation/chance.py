@@ -17,9 +17,9 @@ from deductive.puzzles.formats import Puzzle
 from deductive.verify.verify import parse_prompt
 
 
-def answer_options(puzzle: Puzzle) -> dict[str, list[str]]:
-    """Letter -> the puzzle's listed options for that question's answer type (suspects, weapons,
-    rooms, times or motives, as the prompt lists them)."""
+def question_layout(puzzle: Puzzle) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """(letter -> answer type, letter -> the listed options of that type) for every letter of
+    the answer key; types are SUSPECT, WEAPON, ROOM, TIME or MOTIVE, lists as the prompt has them."""
     parsed = parse_prompt(puzzle.prompt)
     lists = {"SUSPECT": parsed.suspects, "WEAPON": parsed.weapons, "ROOM": parsed.rooms,
              "TIME": parsed.times, "MOTIVE": parsed.motives}
@@ -27,7 +27,14 @@ def answer_options(puzzle: Puzzle) -> dict[str, list[str]]:
     missing = sorted(set(puzzle.solution) - set(types))
     if missing:
         raise ValueError(f"puzzle {puzzle.id}: answer key letters {missing} are not questions of its prompt")
-    return {letter: list(lists[types[letter]]) for letter in sorted(puzzle.solution)}
+    letters = sorted(puzzle.solution)
+    return {l: types[l] for l in letters}, {l: list(lists[types[l]]) for l in letters}
+
+
+def answer_options(puzzle: Puzzle) -> dict[str, list[str]]:
+    """Letter -> the puzzle's listed options for that question's answer type (suspects, weapons,
+    rooms, times or motives, as the prompt lists them)."""
+    return question_layout(puzzle)[1]
 
 
 def options_if_parsable(puzzle: Puzzle) -> dict[str, list[str]] | None:

@@ -1,0 +1,67 @@
+"""Accuracy by answer type: format (a listed option given) separated from the pick, per type."""
+
+import gzip
+import json
+import subprocess
+import sys
+
+import pytest
+
+from deductive.evaluation.answer_types import answer_type_breakdown, breakdown_markdown
+from deductive.evaluation.chance import answer_options, chance_reward, question_layout
+from deductive.puzzles.formats import Puzzle
+from deductive.puzzles.generator import generate
+from deductive.puzzles.world import Shape
+
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def puzzle() -> Puzzle:
+    r = generate(11, 0, shape=Shape(3, 2, 4, 2), max_questions=4)
+    return Puzzle(id=r["id"], prompt=r["prompt"], solution=r["solution"])
+
+
+def test_breakdown_of_hand_made_answers(puzzle):
+    types, options = question_layout(puzzle)
+    assert types == {"A": "SUSPECT", "B": "WEAPON", "C": "ROOM", "D": "TIME", "E": "MOTIVE"}
+    assert options == answer_options(puzzle)
+    key = puzzle.solution
+    wrong = {l: next(o for o in options[l] if o != key[l]) for l in key}
+    right_text = "\n".join(f"{l}. {key[l]}" for l in sorted(key))
+    # A right, B wrong but listed, C not a listed room, D and E missing
+    mixed_text = f"A. {key['A']}\nB. {wrong['B']}\nC. The Moon"
+    samples = [{"puzzle_id": puzzle.id, "text": right_text}, {"puzzle_id": puzzle.id, "text": mixed_text}]
+    b = answer_type_breakdown(samples, {puzzle.id: puzzle})
+    assert list(b) == ["SUSPECT", "WEAPON", "ROOM", "TIME", "MOTIVE"]  # the fixed type order
+    assert b["SUSPECT"]["accuracy"] == 1.0 and b["SUSPECT"]["listed_share"] == 1.0
+    assert b["WEAPON"]["accuracy"] == 0.5 and b["WEAPON"]["accuracy_when_listed"] == 0.5
+    assert b["ROOM"]["listed_share"] == 0.5 and b["ROOM"]["accuracy_when_listed"] == 1.0
+    assert b["TIME"]["listed_share"] == 0.5 and b["MOTIVE"]["questions"] == 2
+    assert b["ROOM"]["chance"] == pytest.approx(1 / 4) and b["WEAPON"]["chance_when_listed"] == pytest.approx(1 / 2)
+    weapon_pos = options["B"].index(key["B"]) + 1, options["B"].index(wrong["B"]) + 1
+    assert b["WEAPON"]["listed_picks_by_position"] == dict(sorted({weapon_pos[0]: 1, weapon_pos[1]: 1}.items()))
+    # per-type chance, weighted by questions, is the puzzle's chance level
+    total = sum(row["chance"] * row["questions"] for row in b.values()) / sum(row["questions"] for row in b.values())
+    assert total == pytest.approx(chance_reward(puzzle))
+    table = breakdown_markdown({"model": b})
+    assert "| model | room | 2 | 50.0% | 25.0% | 50.0% | 100.0% | 25.0% |" in table
+
+
+def test_unknown_puzzle_is_named(puzzle):
+    with pytest.raises(KeyError, match="nope"):
+        answer_type_breakdown([{"puzzle_id": "nope", "text": ""}], {puzzle.id: puzzle})
+
+
+def test_script_prints_the_table_and_refuses_bad_arguments(puzzle, tmp_path):
+    (tmp_path / "p.jsonl").write_text(json.dumps({"id": puzzle.id, "prompt": puzzle.prompt,
+                                                  "solution": puzzle.solution}) + "\n")
+    with gzip.open(tmp_path / "s.jsonl.gz", "wt") as handle:
+        handle.write(json.dumps({"puzzle_id": puzzle.id, "text": f"A. {puzzle.solution['A']}"}) + "\n")
+    base = [sys.executable, "scripts/answer_types.py", "--puzzles", str(tmp_path / "p.jsonl")]
+    ok = subprocess.run(base + ["--samples", f"m={tmp_path / 's.jsonl.gz'}", "--out", str(tmp_path / "t.md")],
+                        cwd=ROOT, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "| m | suspect | 1 | 100.0% |" in ok.stdout and (tmp_path / "t.md").read_text() == ok.stdout
+    bad = subprocess.run(base + ["--samples", "no-equals-sign"], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --samples takes NAME=PATH")
