@@ -44,7 +44,7 @@ test: $(STAMP)  ## Run the test suite (CPU)
 smoke: $(STAMP)  ## Whole DAG on CPU with small models (profile smoke; reruns every stage)
 	$(SNAKEMAKE) --profile workflow/profiles/smoke --forceall
 
-learn: $(STAMP)  ## GRPO that learns on CPU: SmolLM2-135M on easy puzzles (profile learn; 25 min on 2 cores, measured)
+learn: $(STAMP)  ## GRPO that learns on CPU: SmolLM2-135M on easy puzzles (profile learn; 69 min on 2 cores, measured)
 	$(SNAKEMAKE) --profile workflow/profiles/learn
 
 figures: $(STAMP)  ## Re-render figures and tables from committed results/ (no GPU, no training)
