@@ -42,6 +42,8 @@ test: $(STAMP)  ## Run the test suite (CPU)
 	$(PY) -m pytest
 
 smoke: $(STAMP)  ## Whole DAG on CPU with small models (profile smoke; reruns every stage)
+	# --forceall reruns every job; without its old checkpoints training starts afresh too
+	rm -rf checkpoints/smoke
 	$(SNAKEMAKE) --profile workflow/profiles/smoke --forceall
 
 learn: $(STAMP)  ## GRPO that learns on CPU: SmolLM2-135M on easy puzzles (profile learn; 69 min on 2 cores, measured)
