@@ -42,8 +42,9 @@ test: $(STAMP)  ## Run the test suite (CPU)
 	$(PY) -m pytest
 
 smoke: $(STAMP)  ## Whole DAG on CPU with small models (profile smoke; reruns every stage)
-	# --forceall reruns every job; without its old checkpoints training starts afresh too
-	rm -rf checkpoints/smoke
+	# --forceall reruns every job; without the old checkpoints and sample caches, training and
+	# evaluation start afresh too (a plain rerun of a profile resumes from them instead)
+	rm -rf checkpoints/smoke work/smoke
 	$(SNAKEMAKE) --profile workflow/profiles/smoke --forceall
 
 learn: $(STAMP)  ## GRPO that learns on CPU: SmolLM2-135M on easy puzzles (profile learn; 69 min on 2 cores, measured)

@@ -208,3 +208,21 @@ def test_regrade_compat_gives_compat_scores_and_keeps_fixed_results(profile, mon
     assert "regraded" in open(tables["accuracy_csv"]).read()
     with pytest.raises(RegradeError, match="overwrite"):
         regrade_profile(profile, "compat", root / "eval", root)
+
+
+def test_served_entry_keeps_its_model_in_provenance_when_every_completion_was_recorded(profile, monkeypatch, tmp_path):
+    """A rerun of a `serve` entry whose completions are all recorded starts no server, and its
+    summary still names the served model and that model's fingerprint."""
+    import dataclasses
+
+    monkeypatch.setenv("DEDUCTIVE_TEST_FAKE_KEY", "x")
+    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), eval_fakes.layout(profile, "fake-endpoint"),
+                     client_factory=_factory())
+    (tmp_path / "config.json").write_text("{}")
+    profile["evaluation"]["api"]["fake-endpoint"]["serve"] = "fake-local-model"
+    entry = _entry(profile, "fake-endpoint")
+    layout = dataclasses.replace(eval_fakes.layout(profile, "fake-endpoint"), model_dir=tmp_path)
+    run.evaluate_api(profile, entry, layout, client_factory=_factory())  # would fail if it started a server
+    model = json.loads(layout.files("published_val")["summary"].read_text())["provenance"]["model"]
+    assert model["served_model"] == "fake-local-model" and "not started" in model["base_url"]
+    assert model["served_model_dir"]["manifest_sha256"] == run.dir_fingerprint(tmp_path)["manifest_sha256"]

@@ -370,9 +370,12 @@ def evaluate_api(config: dict, entry: Entry, layout: Layout, splits: list[str] |
                 if total_new > 0 and total_s > 0:
                     throughput = {"sampling_seconds": total_s, "device_count": 1, "completions": total_new,
                                   "device": EvaluationSettings.from_config(config).device}
+            served = entry.api.get("serve")  # also when every completion was already recorded
             model_info = {"provider": entry.api["provider"], "model": entry.api["model"],
-                          "base_url": base_url or "provider default", "served_model": serve}
-            if serve:
+                          "base_url": base_url or ("local vllm serve (not started: every completion was "
+                                                   "already recorded)" if served else "provider default"),
+                          "served_model": served}
+            if served:
                 model_info["served_model_dir"] = dir_fingerprint(layout.model_dir)
             finalise(config, entry, split, layout,
                      puzzles=entries_mod.load_split(config, split, layout.puzzle_file(split)), model_info=model_info,
