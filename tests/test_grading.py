@@ -138,3 +138,12 @@ def test_every_published_key_scores_full_marks():
         for letter, answer in puzzle.solution.items():
             is_time = answer[:1].isdigit()
             assert details.letters[letter].correct is (not is_time), (puzzle.id, letter)
+
+
+def test_listed_position_compares_like_the_grader():
+    from deductive.grading import listed_position
+
+    options = ["Billiard Room", "Lounge", "Studio"]
+    assert listed_position("Studio", options) == 2
+    assert listed_position("The studio", options) == 2  # the grader ignores case and a leading "The"
+    assert listed_position("Kitchen", options) is None and listed_position(None, options) is None

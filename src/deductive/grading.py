@@ -130,6 +130,18 @@ def _compat_answers(text: str, letters) -> dict[str, str]:
 
 
 # public ----------------------------------------------------------------------------------
+def listed_position(answer: str | None, options) -> int | None:
+    """The 0-based position in `options` of the option `answer` names (compared like answers
+    are graded), or None when there is no answer or it names none of them."""
+    if answer is None:
+        return None
+    wanted = normalize(answer)
+    for position, option in enumerate(options):
+        if normalize(option) == wanted:
+            return position
+    return None
+
+
 @dataclass
 class LetterGrade:
     expected: str
@@ -158,10 +170,8 @@ class GradeDetails:
         blocks is deduction, not format."""
         if not self.letters:
             return 0.0
-        hits = 0
-        for letter, grade in self.letters.items():
-            listed = {normalize(o) for o in options.get(letter, ())}
-            hits += grade.answer is not None and normalize(grade.answer) in listed
+        hits = sum(listed_position(grade.answer, options.get(letter, ())) is not None
+                   for letter, grade in self.letters.items())
         return hits / len(self.letters)
 
     def to_dict(self) -> dict:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable, Mapping
 
-from deductive.grading import grade_details, normalize
 from deductive.evaluation.chance import question_layout
+from deductive.grading import grade_details, listed_position
 from deductive.puzzles.formats import Puzzle
 
 TYPE_ORDER = ("SUSPECT", "WEAPON", "ROOM", "TIME", "MOTIVE")
@@ -41,16 +41,16 @@ def answer_type_breakdown(samples: Iterable[Mapping], puzzles: Mapping[str, Puzz
         details = grade_details(sample["text"], puzzle.solution, mode)
         for letter, grade in details.letters.items():
             t = tally[types[letter]]
-            listed = [normalize(o) for o in options[letter]]
+            chance = 1.0 / len(options[letter])
             t["questions"] += 1
             t["correct"] += bool(grade.correct)
-            t["chance"] += 1.0 / len(listed)
-            answer = normalize(grade.answer) if grade.answer is not None else None
-            if answer in listed:
+            t["chance"] += chance
+            position = listed_position(grade.answer, options[letter])
+            if position is not None:
                 t["listed"] += 1
                 t["listed_correct"] += bool(grade.correct)
-                t["listed_chance"] += 1.0 / len(listed)
-                t["picks"][listed.index(answer) + 1] += 1
+                t["listed_chance"] += chance
+                t["picks"][position + 1] += 1
     out = {}
     for kind in sorted(tally, key=lambda k: (TYPE_ORDER.index(k) if k in TYPE_ORDER else 99, k)):
         t = tally[kind]

@@ -55,11 +55,10 @@ def published_split(row: dict) -> str:
     return row.get("split") or DEFAULT_PUBLISHED_SPLIT
 
 
-def _ci95(summary: dict) -> tuple[float | None, float | None]:
+def summary_ci95(summary: dict) -> tuple[float, float] | None:
+    """An evaluation summary's 95% interval (lo, hi), or None when it has none."""
     ci = summary.get("ci95")
-    if isinstance(ci, (list, tuple)) and len(ci) == 2:
-        return ci[0], ci[1]
-    return None, None
+    return (float(ci[0]), float(ci[1])) if isinstance(ci, (list, tuple)) and len(ci) == 2 else None
 
 
 def pair(row: dict, summary: dict | None) -> Comparison:
@@ -71,7 +70,7 @@ def pair(row: dict, summary: dict | None) -> Comparison:
                      published_completion_tokens=row.get("mean_completion_tokens"))
     if summary is None:
         return Comparison(**published)
-    lo, hi = _ci95(summary)
+    lo, hi = summary_ci95(summary) or (None, None)
     accuracy = summary["accuracy"]
     return Comparison(
         **published, entry=summary["entry"], split=summary.get("split"), n_puzzles=summary.get("n_puzzles"),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from deductive.evaluation import published
 from deductive.evaluation import summary as eval_summary
-from deductive.evaluation.comparison import published_split
+from deductive.evaluation.comparison import published_split, summary_ci95
 from deductive.io import file_sha256, read_json_object, read_jsonl
 
 MEASURED = "measured"
@@ -160,15 +160,10 @@ def load_summaries(profile_dir: Path, split: str, inputs: Inputs) -> list[dict]:
     return summaries
 
 
-def _ci95(data: dict) -> tuple[float, float] | None:
-    ci = data.get("ci95")
-    return (float(ci[0]), float(ci[1])) if isinstance(ci, (list, tuple)) and len(ci) == 2 else None
-
-
 def load_measured(profile_dir: Path, split: str, inputs: Inputs) -> list[Point]:
     return [Point(key=data["entry"], label=data["entry"], accuracy=float(data["accuracy"]),
                   usd_per_puzzle=_float(data.get("usd_per_puzzle"), "usd_per_puzzle"),
-                  source=MEASURED, kind=data.get("kind"), ci95=_ci95(data),
+                  source=MEASURED, kind=data.get("kind"), ci95=summary_ci95(data),
                   split=data.get("split", split), model=data.get("model"),
                   published_key=data.get("published_key"), stand_in=bool(data.get("stand_in")),
                   chance=_float(data.get("chance_reward"), "chance_reward"),

@@ -59,7 +59,7 @@ from deductive.training.loss import ppo_clip_loss
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
 from deductive.training.tune_model import build_model, engine_extra, hf_to_tune, load_hf_state_dict, tune_to_hf
 from deductive.training.packing import PackedRows, pack, packed_logprobs, step_batches
-from deductive.training.resume_guard import changed_keys, mismatch_message, trajectory_settings
+from deductive.training.resume_guard import mismatch_message, same_settings, trajectory_settings
 
 
 class TrainingError(RuntimeError):
@@ -378,7 +378,7 @@ def _base_evaluation(s: Session) -> None:
         return
     base_file = s.ckpt_root / "base_eval.json"
     base = json.loads(base_file.read_text(encoding="utf-8")) if base_file.is_file() else None
-    if base is not None and (base.get("settings") is None or changed_keys(base["settings"], s.settings)):
+    if base is not None and not same_settings(base.get("settings"), s.settings):
         s.log(f"train {s.run}: {base_file} was measured under other settings; measuring it again")
         base = None
     if base is None:

@@ -55,6 +55,11 @@ def _normalised(value):
     return value
 
 
+def same_settings(saved: dict | None, current: dict) -> bool:
+    """Whether recorded settings (None: none recorded) are the current ones."""
+    return saved is not None and not changed_keys(saved, current)
+
+
 def mismatch_message(checkpoint: Path, ckpt_root: Path, saved: dict | None, current: dict) -> str | None:
     """None when `saved` (from `checkpoint`'s state) matches `current`; else a message that names
     what changed and the two ways forward, neither of which deletes anything for the user."""
