@@ -30,7 +30,11 @@ def main(args) -> int:
         if not Path(path).is_file():
             print(f"error: no samples file {path}", file=sys.stderr)
             return 2
-        entries[name] = answer_type_breakdown(read_jsonl(path), puzzles, args.grader)
+        try:
+            entries[name] = answer_type_breakdown(read_jsonl(path), puzzles, args.grader)
+        except (KeyError, ValueError) as exc:  # samples of other puzzles, or an unreadable prompt
+            print(f"error: {path}: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+            return 2
     table = breakdown_markdown(entries)
     print(table, end="")
     if args.out:

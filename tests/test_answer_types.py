@@ -65,3 +65,7 @@ def test_script_prints_the_table_and_refuses_bad_arguments(puzzle, tmp_path):
     assert "| m | suspect | 1 | 100.0% |" in ok.stdout and (tmp_path / "t.md").read_text() == ok.stdout
     bad = subprocess.run(base + ["--samples", "no-equals-sign"], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("error: --samples takes NAME=PATH")
+    with gzip.open(tmp_path / "other.jsonl.gz", "wt") as handle:  # samples of another split's puzzles
+        handle.write(json.dumps({"puzzle_id": "test-99999", "text": "A. x"}) + "\n")
+    other = subprocess.run(base + ["--samples", f"m={tmp_path / 'other.jsonl.gz'}"], cwd=ROOT, capture_output=True, text=True)
+    assert other.returncode == 2 and "test-99999" in other.stderr and "Traceback" not in other.stderr
