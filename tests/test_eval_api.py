@@ -215,14 +215,46 @@ def test_served_entry_keeps_its_model_in_provenance_when_every_completion_was_re
     summary still names the served model and that model's fingerprint."""
     import dataclasses
 
+    import contextlib
+    import types
+
+    from deductive.inference import serve as serve_mod
+
     monkeypatch.setenv("DEDUCTIVE_TEST_FAKE_KEY", "x")
-    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), eval_fakes.layout(profile, "fake-endpoint"),
-                     client_factory=_factory())
     (tmp_path / "config.json").write_text("{}")
     profile["evaluation"]["api"]["fake-endpoint"]["serve"] = "fake-local-model"
     entry = _entry(profile, "fake-endpoint")
     layout = dataclasses.replace(eval_fakes.layout(profile, "fake-endpoint"), model_dir=tmp_path)
-    run.evaluate_api(profile, entry, layout, client_factory=_factory())  # would fail if it started a server
+    started = []
+
+    @contextlib.contextmanager
+    def fake_server(*args, **kwargs):
+        started.append(1)
+        yield types.SimpleNamespace(base_url="http://127.0.0.1:1/v1")
+
+    monkeypatch.setattr(serve_mod, "serve_model", fake_server)
+    run.evaluate_api(profile, entry, layout, client_factory=_factory())  # first run: a (fake) server
+    assert started == [1]
+    run.evaluate_api(profile, entry, layout, client_factory=_factory())  # rerun: every completion recorded
+    assert started == [1]  # no server started the second time
     model = json.loads(layout.files("published_val")["summary"].read_text())["provenance"]["model"]
     assert model["served_model"] == "fake-local-model" and "not started" in model["base_url"]
     assert model["served_model_dir"]["manifest_sha256"] == run.dir_fingerprint(tmp_path)["manifest_sha256"]
+
+
+def test_changed_request_parameters_sample_afresh_and_keep_the_old_completions(profile, monkeypatch, capsys):
+    monkeypatch.setenv("DEDUCTIVE_TEST_FAKE_KEY", "x")
+    layout = eval_fakes.layout(profile, "fake-endpoint")
+    p = layout.files("published_val")
+    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), layout, client_factory=_factory())
+    assert {r["sampling"]["temperature"] for r in read_jsonl(p["samples"])} == {1.0}
+    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), layout, client_factory=_factory())
+    assert not list(p["partial"].parent.glob("*stale*"))  # same settings: resumed, nothing moved
+    capsys.readouterr()
+    profile["evaluation"]["api"]["fake-endpoint"]["params"] = {"temperature": 0.5}
+    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), layout, client_factory=_factory())
+    assert "changed: sampling.temperature" in capsys.readouterr().out
+    records = read_jsonl(p["samples"])
+    assert len(records) == 12 and {r["sampling"]["temperature"] for r in records} == {0.5}
+    stale = p["partial"].with_name("published_val.stale-1.partial.jsonl")
+    assert len(read_jsonl(stale)) == 12 and {r["sampling"]["temperature"] for r in read_jsonl(stale)} == {1.0}

@@ -60,6 +60,11 @@ def test_local_base_model_evaluation_and_resume(tiny_qwen2):
         run.evaluate_local(config, entry, layout)  # rerun: everything resumed, nothing sampled again
         assert p["samples"].read_bytes() == before
         assert len(read_jsonl(p["timing"])) == 1
+        # other sampling settings: the old completions are set aside, not resumed or mixed in
+        ev["sampling"] = {"max_tokens": 4}
+        run.evaluate_local(config, entry, layout)
+        assert all(r["completion_tokens"] <= 4 for r in read_jsonl(p["samples"]))
+        assert len(read_jsonl(p["partial"].with_name("test.stale-1.partial.jsonl"))) == 6
     finally:
         for root in ("results", "work"):
             shutil.rmtree(REPO_ROOT / root / name, ignore_errors=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from deductive.config import REPO_ROOT, derive_seed
 from deductive.evaluation import entries as entries_mod
+from deductive.evaluation import partials
 from deductive.evaluation.entries import Entry
 from deductive.evaluation.summary import summarize
 from deductive.io import JsonlAppender, atomic_write_json, iter_jsonl, read_jsonl, write_jsonl
@@ -133,6 +134,13 @@ def finalise(config: dict, entry: Entry, split: str, layout: Layout, *, puzzles,
     return p["summary"]
 
 
+# ---------------------------------------------------------------------------- resuming
+def _partial_key(model: dict, split_file: Path, sampling: dict, grader_mode: str) -> dict:
+    """What a partial file's completions came from (evaluation.partials): a resume needs all of it."""
+    return {"model": model, "puzzles_sha256": file_sha256(split_file), "sampling": sampling,
+            "grader_mode": grader_mode}
+
+
 # ---------------------------------------------------------------------------- local models
 def _trained_checkpoint(config: dict, entry: Entry, layout: Layout) -> tuple[Path, dict]:
     summary_path = layout.train_summary
@@ -179,9 +187,12 @@ def evaluate_local(config: dict, entry: Entry, layout: Layout, splits: list[str]
     splits = list(splits or entry.splits)
     base_dir, model_info = _base_model(config, entry, layout)
     ckpt_dir = None
+    model_key = {"dir": model_info["dir"], "weights_sha256": model_info["manifest_sha256"]}
     if entry.kind == "trained":
         ckpt_dir, ckpt_info = _trained_checkpoint(config, entry, layout)
         model_info = {"base": model_info, **ckpt_info}
+        model_key.update(checkpoint=ckpt_info["checkpoint"],
+                         checkpoint_weights_sha256=ckpt_info["checkpoint_manifest_sha256"])
     sampling = SamplingConfig.from_config(ev.sampling)
     kwargs = engine_kwargs(config["sampling"])
     device_count = kwargs["tensor_parallel_size"]
@@ -195,6 +206,8 @@ def evaluate_local(config: dict, entry: Entry, layout: Layout, splits: list[str]
         for split in splits:
             puzzles = entries_mod.load_split(config, split, layout.puzzle_file(split))
             p = layout.files(split)
+            partials.claim(p["partial"], p["timing"], _partial_key(
+                model_key, layout.puzzle_file(split), sampling.to_dict(), ev.grader_mode), f"{entry.name}/{split}")
             if sampler is None:
                 started = time.monotonic()
                 if ckpt_dir is not None and (ckpt_dir / "tokenizer_config.json").is_file():
@@ -327,9 +340,17 @@ def evaluate_api(config: dict, entry: Entry, layout: Layout, splits: list[str] |
         return skip_entry(config, entry, splits, f"{var} is not set; set it to evaluate {entry.model}", layout)
     factory = client_factory or default_client_factory
     serve = entry.api.get("serve")
+    params = dict(entry.api.get("params") or {})
+    model_key = {"provider": entry.api["provider"], "model": entry.api["model"]}
+    if serve:
+        model_key["served_weights_sha256"] = dir_fingerprint(layout.model_dir)["manifest_sha256"]
+    for split in splits:  # before deciding whether a server is needed: a stale file is set aside first
+        p = layout.files(split)
+        partials.claim(p["partial"], p["timing"], _partial_key(
+            model_key, layout.puzzle_file(split), params, EvaluationSettings.from_config(config).grader_mode),
+            f"{entry.name}/{split}")
     if serve and all(_missing_records(config, entry, split, layout) == 0 for split in splits):
         serve = None  # every completion is already recorded: no server (and no request) needed
-    params = dict(entry.api.get("params") or {})
     if serve:
         from deductive.inference import serve as serve_mod
 
