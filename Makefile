@@ -14,7 +14,7 @@ SNAKEMAKE   := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/src
 export WANDB_MODE ?= disabled
 
-.PHONY: help setup test smoke learn figures report reproduce bench bench-peers gpu-check citation clean
+.PHONY: help setup test smoke learn learn-who figures report reproduce bench bench-peers gpu-check citation clean
 
 help:  ## List the targets
 	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
@@ -49,6 +49,9 @@ smoke: $(STAMP)  ## Whole DAG on CPU with small models (profile smoke; reruns ev
 
 learn: $(STAMP)  ## GRPO that learns on CPU: SmolLM2-135M on easy puzzles (profile learn; 69 min on 2 cores, measured)
 	$(SNAKEMAKE) --profile workflow/profiles/learn
+
+learn-who: $(STAMP)  ## As learn, but every puzzle asks only who killed Mr. Boddy (profile learn-who)
+	$(SNAKEMAKE) --profile workflow/profiles/learn-who
 
 figures: $(STAMP)  ## Re-render figures and tables from committed results/ (no GPU, no training)
 	$(PY) scripts/make_figures.py --results results --out figures

@@ -18,6 +18,7 @@ from pathlib import Path
 
 
 from deductive.puzzles import pools
+from deductive.puzzles.clues import SOLUTION_KINDS
 from deductive.puzzles.generator import GenerationError
 from deductive.puzzles.run import RunArgs, RunError, write_puzzles
 from deductive.puzzles.world import NoMurder, Shape
@@ -52,6 +53,15 @@ def _shape(text: str) -> tuple[int, int, int, int]:
     return (shape.suspects, shape.weapons, shape.rooms, shape.times)
 
 
+def _main_kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in SOLUTION_KINDS]
+    if not kinds or unknown:
+        raise argparse.ArgumentTypeError(
+            f"must be a comma-separated subset of {','.join(SOLUTION_KINDS)}, got '{text}'")
+    return kinds
+
+
 def _id_prefix(text: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", text):
         raise argparse.ArgumentTypeError(f"must be letters, digits, '_', '.', '-', got '{text}'")
@@ -73,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="fixed SUSPECTS,WEAPONS,ROOMS,TIMES instead of drawn sizes")
     parser.add_argument("--max-questions", type=int, default=8,
                         help="questions per puzzle at most: main ones always, bonus ones fill up (default 8)")
+    parser.add_argument("--main-questions", type=_main_kinds, default=None,
+                        help="ask only these main questions, comma-separated from "
+                             f"{','.join(SOLUTION_KINDS)} (default: all)")
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: all cores)")
     parser.add_argument("--id-prefix", type=_id_prefix, default="puzzle",
                         help='puzzle ids are "<prefix>-<index:05d>" (default "puzzle")')
@@ -88,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     # A cancelled run (SIGTERM, e.g. from Snakemake) stops its workers and keeps the partial file.
     signal.signal(signal.SIGTERM, _stop)
     run = RunArgs(count=args.count, seed=args.seed, players=args.players, shape=args.shape,
-                  id_prefix=args.id_prefix, max_questions=args.max_questions)
+                  id_prefix=args.id_prefix, max_questions=args.max_questions,
+                  main_kinds=args.main_questions)
     try:
         write_puzzles(args.out, run, workers=args.workers)
     except (RunError, NoMurder, GenerationError, OSError) as exc:

@@ -157,3 +157,20 @@ def test_fixed_shape_and_the_record():
         {"suspects": 4, "weapons": 3, "rooms": 5, "times": 3}
     assert record["generator"].startswith("deductive ")
     assert generate(9, 4, shape=Shape(4, 3, 5, 3), id_prefix="val") == record
+
+
+def test_main_questions_can_be_limited_without_changing_the_puzzle():
+    """`main_kinds` asks only the chosen main questions; the world and clues are those of the
+    unrestricted puzzle (same seed), and the default leaves puzzles byte-identical."""
+    shape = Shape(3, 3, 3, 1)
+    for index in range(6):
+        full = generate(11, index, shape=shape, id_prefix="t", max_questions=1)
+        who = generate(11, index, shape=shape, id_prefix="t", max_questions=1, main_kinds=("murderer",))
+        assert generate(11, index, shape=shape, id_prefix="t", max_questions=1, main_kinds=None) == full
+        clues = lambda p: p["prompt"][p["prompt"].index("Clues:"):].split("\n\n")[0]
+        assert clues(who) == clues(full)
+        b = build(11, index, shape=shape, max_questions=1)
+        if who["questions"]["main"]:
+            assert who["solution"] == {"A": b.world.suspects[b.world.murderer]}
+            assert "A. Who killed Mr. Boddy?" in who["prompt"] and "\nB. " not in who["prompt"].split("Questions:")[1]
+        assert len(who["solution"]) == 1

@@ -19,6 +19,8 @@ rule puzzles:
         shape=(f" --shape {','.join(map(str, config['puzzles']['shape']))}"
                if config["puzzles"].get("shape") else ""),
         max_questions=config["puzzles"]["max_questions"],
+        main_questions=(f" --main-questions {','.join(config['puzzles']['main_questions'])}"
+                        if config["puzzles"].get("main_questions") else ""),
     wildcard_constraints:
         split="|".join(PUZZLE_SPLITS),
     threads: workflow.cores
@@ -27,7 +29,7 @@ rule puzzles:
     shell:
         "{PY} scripts/generate_puzzles.py --count {params.n} --seed {params.seed}"
         " --id-prefix {wildcards.split} --players {params.players}{params.shape}"
-        " --max-questions {params.max_questions} --workers {params.workers}"
+        " --max-questions {params.max_questions}{params.main_questions} --workers {params.workers}"
         " --out {output} 2> >(tee {log} >&2)"
 
 

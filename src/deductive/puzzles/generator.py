@@ -143,9 +143,9 @@ def _where_answer(world: World, ref: tuple, time: int) -> str:
 
 
 def questions(world: World, clues: list[Clue], kept: set[int], rng: random.Random,
-              max_questions: int = MAX_QUESTIONS):
-    """(main, bonus): lists of (question, answer kind, answer). Every main question is asked;
-    bonus questions fill up to `max_questions` in all."""
+              max_questions: int = MAX_QUESTIONS, main_kinds: tuple[str, ...] | None = None):
+    """(main, bonus): lists of (question, answer kind, answer). Every main question whose kind
+    is in `main_kinds` (None: every kind) is asked; bonus questions fill up to `max_questions`."""
     kept_clues = {clues[j] for j in kept}
     main = []
     solution = {"murderer": world.suspects[world.murderer], "weapon": world.weapons[world.weapon],
@@ -153,6 +153,8 @@ def questions(world: World, clues: list[Clue], kept: set[int], rng: random.Rando
                 "murder_motive": world.motives[world.motive_of[world.murderer]]}
     present = {c.kind for c in clues}
     for kind in SOLUTION_KINDS:
+        if main_kinds is not None and kind not in main_kinds:
+            continue
         if kind in present and not any(c.kind == kind for c in kept_clues):
             text, answer_kind = MAIN_QUESTIONS[kind]
             main.append((text, answer_kind, solution[kind]))
@@ -195,7 +197,8 @@ class GenerationError(RuntimeError):
 
 
 def build(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Shape | None = None,
-          work_limit: float = WORK_LIMIT, max_questions: int = MAX_QUESTIONS) -> Built:
+          work_limit: float = WORK_LIMIT, max_questions: int = MAX_QUESTIONS,
+          main_kinds: tuple[str, ...] | None = None) -> Built:
     rng = random.Random(derive_seed(seed, "puzzle", index))
     if shape is None:
         n_players, shape = draw_shape(rng, *players)
@@ -214,16 +217,17 @@ def build(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Shape
                               "(ground truth does not fit, or clues not unique)")
     kept = sorted(order[j] for j in selection.kept)
     presented = [clues[j] for j in rng.sample(kept, len(kept))]
-    main, bonus = questions(world, clues, set(kept), rng, max_questions)
+    main, bonus = questions(world, clues, set(kept), rng, max_questions, main_kinds)
     return Built(world, n_players, clues, presented, main, bonus, selection)
 
 
 def generate(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Shape | None = None,
              id_prefix: str = "puzzle", work_limit: float = WORK_LIMIT,
-             max_questions: int = MAX_QUESTIONS) -> dict:
+             max_questions: int = MAX_QUESTIONS, main_kinds: tuple[str, ...] | None = None) -> dict:
     """Puzzle `index` of the run with `seed`, as a JSONL record (interface 1). `max_questions`
-    caps main + bonus questions (main questions are always asked; bonus ones fill up to it)."""
-    b = build(seed, index, players, shape, work_limit, max_questions)
+    caps main + bonus questions (main questions are always asked; bonus ones fill up to it);
+    `main_kinds` limits the main questions to those kinds (None: every kind, the original)."""
+    b = build(seed, index, players, shape, work_limit, max_questions, main_kinds)
     world = b.world
     letters = [chr(ord("A") + i) for i in range(len(b.main) + len(b.bonus))]
     kinds = {k: 0 for k in KINDS}

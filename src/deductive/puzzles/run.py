@@ -34,11 +34,13 @@ class RunArgs:
     shape: tuple[int, int, int, int] | None
     id_prefix: str
     max_questions: int = MAX_QUESTIONS
+    main_kinds: tuple[str, ...] | None = None  # main question kinds asked (None: all)
 
     def job(self, index: int) -> dict:
         shape = Shape(*self.shape) if self.shape else None
         return generate(self.seed, index, players=self.players, shape=shape,
-                        id_prefix=self.id_prefix, max_questions=self.max_questions)
+                        id_prefix=self.id_prefix, max_questions=self.max_questions,
+                        main_kinds=self.main_kinds)
 
 
 def _job(payload: tuple[RunArgs, int]) -> dict:
