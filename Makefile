@@ -50,7 +50,7 @@ smoke: $(STAMP)  ## Whole DAG on CPU with small models (profile smoke; reruns ev
 learn: $(STAMP)  ## GRPO that learns on CPU: SmolLM2-135M on easy puzzles (profile learn; 69 min on 2 cores, measured)
 	$(SNAKEMAKE) --profile workflow/profiles/learn
 
-learn-who: $(STAMP)  ## As learn, but every puzzle asks only who killed Mr. Boddy (profile learn-who)
+learn-who: $(STAMP)  ## As learn, one question per puzzle (who killed Mr. Boddy; profile learn-who; about 46 min on 2 cores, measured)
 	$(SNAKEMAKE) --profile workflow/profiles/learn-who
 
 figures: $(STAMP)  ## Re-render figures and tables from committed results/ (no GPU, no training)
