@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from deductive.io import atomic_write_json
-from deductive.training.resume_guard import changed_keys
+from deductive.training.resume_guard import changed_keys, changes_text
 
 
 def key_path(partial: Path) -> Path:
@@ -39,14 +39,8 @@ def claim(partial: Path, timing: Path, key: dict, label: str) -> str | None:
     saved = json.loads(keyfile.read_text(encoding="utf-8")) if keyfile.is_file() else None
     message = None
     if (partial.exists() or timing.exists()) and saved != key:
-        if saved is None:
-            why = "it records no key (written before keys were recorded)"
-        else:
-            changes = changed_keys(saved, key)
-            if not changes:  # equal up to JSON normalisation
-                atomic_write_json(keyfile, key)
-                return None
-            why = "changed: " + ", ".join(changes[:8]) + (f" and {len(changes) - 8} more" if len(changes) > 8 else "")
+        why = ("it records no key (written before keys were recorded)" if saved is None
+               else "changed: " + changes_text(changed_keys(saved, key), limit=8))
         n = _stale_slot(partial)
         moved = []
         for path, suffix in ((partial, ".partial.jsonl"), (timing, ".timing.jsonl"), (keyfile, ".partial.key.json")):

@@ -340,15 +340,16 @@ def evaluate_api(config: dict, entry: Entry, layout: Layout, splits: list[str] |
         return skip_entry(config, entry, splits, f"{var} is not set; set it to evaluate {entry.model}", layout)
     factory = client_factory or default_client_factory
     serve = entry.api.get("serve")
+    ev = EvaluationSettings.from_config(config)
     params = dict(entry.api.get("params") or {})
+    served_dir = dir_fingerprint(layout.model_dir) if serve else None  # once: the key and every summary
     model_key = {"provider": entry.api["provider"], "model": entry.api["model"]}
-    if serve:
-        model_key["served_weights_sha256"] = dir_fingerprint(layout.model_dir)["manifest_sha256"]
+    if served_dir:
+        model_key["served_weights_sha256"] = served_dir["manifest_sha256"]
     for split in splits:  # before deciding whether a server is needed: a stale file is set aside first
         p = layout.files(split)
         partials.claim(p["partial"], p["timing"], _partial_key(
-            model_key, layout.puzzle_file(split), params, EvaluationSettings.from_config(config).grader_mode),
-            f"{entry.name}/{split}")
+            model_key, layout.puzzle_file(split), params, ev.grader_mode), f"{entry.name}/{split}")
     if serve and all(_missing_records(config, entry, split, layout) == 0 for split in splits):
         serve = None  # every completion is already recorded: no server (and no request) needed
     if serve:
@@ -390,14 +391,14 @@ def evaluate_api(config: dict, entry: Entry, layout: Layout, splits: list[str] |
                 total_s, total_new = _timing(p["timing"])
                 if total_new > 0 and total_s > 0:
                     throughput = {"sampling_seconds": total_s, "device_count": 1, "completions": total_new,
-                                  "device": EvaluationSettings.from_config(config).device}
+                                  "device": ev.device}
             served = entry.api.get("serve")  # also when every completion was already recorded
             model_info = {"provider": entry.api["provider"], "model": entry.api["model"],
                           "base_url": base_url or ("local vllm serve (not started: every completion was "
                                                    "already recorded)" if served else "provider default"),
                           "served_model": served}
-            if served:
-                model_info["served_model_dir"] = dir_fingerprint(layout.model_dir)
+            if served_dir:
+                model_info["served_model_dir"] = served_dir
             finalise(config, entry, split, layout,
                      puzzles=entries_mod.load_split(config, split, layout.puzzle_file(split)), model_info=model_info,
                      sampling={**params, "requests": "one chat request per sample, user message = puzzle prompt"},

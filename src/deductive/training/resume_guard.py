@@ -60,6 +60,11 @@ def same_settings(saved: dict | None, current: dict) -> bool:
     return saved is not None and not changed_keys(saved, current)
 
 
+def changes_text(changes: list[str], limit: int = 12) -> str:
+    """The first `limit` changed keys, comma-separated, and how many more there are."""
+    return ", ".join(changes[:limit]) + (f" and {len(changes) - limit} more" if len(changes) > limit else "")
+
+
 def mismatch_message(checkpoint: Path, ckpt_root: Path, saved: dict | None, current: dict) -> str | None:
     """None when `saved` (from `checkpoint`'s state) matches `current`; else a message that names
     what changed and the two ways forward, neither of which deletes anything for the user."""
@@ -69,7 +74,7 @@ def mismatch_message(checkpoint: Path, ckpt_root: Path, saved: dict | None, curr
         changes = changed_keys(saved, current)
         if not changes:
             return None
-        keys = ", ".join(changes[:12]) + (f" and {len(changes) - 12} more" if len(changes) > 12 else "")
+        keys = changes_text(changes)
     return (f"{checkpoint} was trained under different settings, so resuming from it would mix "
             f"two experiments; changed: {keys}. Restore the previous settings to resume, or move "
             f"or delete {ckpt_root} to start this run afresh.")
