@@ -258,3 +258,13 @@ def test_changed_request_parameters_sample_afresh_and_keep_the_old_completions(p
     assert len(records) == 12 and {r["sampling"]["temperature"] for r in records} == {0.5}
     stale = p["partial"].with_name("published_val.stale-1.partial.jsonl")
     assert len(read_jsonl(stale)) == 12 and {r["sampling"]["temperature"] for r in read_jsonl(stale)} == {1.0}
+
+
+def test_a_served_entry_without_its_model_directory_says_so(profile, monkeypatch, tmp_path):
+    import dataclasses
+
+    monkeypatch.setenv("DEDUCTIVE_TEST_FAKE_KEY", "x")
+    profile["evaluation"]["api"]["fake-endpoint"]["serve"] = "fake-local-model"
+    layout = dataclasses.replace(eval_fakes.layout(profile, "fake-endpoint"), model_dir=tmp_path / "absent")
+    with pytest.raises(run.EvaluationError, match="fake-local-model.*missing; run the prepare_model rule"):
+        run.evaluate_api(profile, _entry(profile, "fake-endpoint"), layout, client_factory=_factory())

@@ -342,6 +342,9 @@ def evaluate_api(config: dict, entry: Entry, layout: Layout, splits: list[str] |
     serve = entry.api.get("serve")
     ev = EvaluationSettings.from_config(config)
     params = dict(entry.api.get("params") or {})
+    if serve and (layout.model_dir is None or not Path(layout.model_dir).is_dir()):
+        raise EvaluationError(f"{entry.name}: model directory {layout.model_dir} of served model '{serve}' "
+                              "is missing; run the prepare_model rule first")
     served_dir = dir_fingerprint(layout.model_dir) if serve else None  # once: the key and every summary
     model_key = {"provider": entry.api["provider"], "model": entry.api["model"]}
     if served_dir:
