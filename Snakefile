@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from deductive.config import ConfigError, derive_seed, resolve_config  # noqa: E402
 from deductive.jobs import job_texts  # noqa: E402
+from deductive.puzzles.run import split_args, stale_reason  # noqa: E402
 from snakemake.exceptions import WorkflowError  # noqa: E402
 
 # No default configfile: Snakemake would merge it with the chosen one (smoke's models would leak

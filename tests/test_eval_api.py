@@ -268,3 +268,60 @@ def test_a_served_entry_without_its_model_directory_says_so(profile, monkeypatch
     layout = dataclasses.replace(eval_fakes.layout(profile, "fake-endpoint"), model_dir=tmp_path / "absent")
     with pytest.raises(run.EvaluationError, match="fake-local-model.*missing; run the prepare_model rule"):
         run.evaluate_api(profile, _entry(profile, "fake-endpoint"), layout, client_factory=_factory())
+
+
+def test_a_served_entry_sends_one_reproducible_seed_per_sample_and_a_provider_entry_none(profile, monkeypatch, tmp_path):
+    """Our own vLLM server samples the same completions on a rerun only if every request carries
+    its own seed: derived from (puzzle, sample), distinct across samples, identical across runs.
+    Provider APIs get the entry's params unchanged."""
+    import contextlib
+    import dataclasses
+    import types
+
+    from deductive.inference import serve as serve_mod
+
+    monkeypatch.setenv("DEDUCTIVE_TEST_FAKE_KEY", "x")
+    (tmp_path / "config.json").write_text("{}")
+
+    @contextlib.contextmanager
+    def fake_server(*args, **kwargs):
+        yield types.SimpleNamespace(base_url="http://127.0.0.1:1/v1")
+
+    monkeypatch.setattr(serve_mod, "serve_model", fake_server)
+
+    def requests_of_one_fresh_run(serve: bool) -> dict:
+        sent = {}
+        inner = _factory()
+
+        def factory(config, entry, base_url, cache_dir):
+            complete = inner(config, entry, base_url, cache_dir)
+
+            def recording(messages, params, sample_index):
+                sent[(messages[0]["content"], sample_index)] = dict(params)
+                return complete(messages, params, sample_index)
+            return recording
+
+        config = copy.deepcopy(profile)
+        if serve:
+            config["evaluation"]["api"]["fake-endpoint"]["serve"] = "fake-local-model"
+        layout = dataclasses.replace(eval_fakes.layout(config, "fake-endpoint"), model_dir=tmp_path)
+        shutil.rmtree(layout.work_dir, ignore_errors=True)
+        shutil.rmtree(layout.out_dir, ignore_errors=True)
+        run.evaluate_api(config, _entry(config, "fake-endpoint"), layout, client_factory=factory)
+        assert len(sent) == 12
+        if serve:
+            recorded = json.loads(layout.files("published_val")["summary"].read_text())["sampling"]
+            assert "seed_rule" in recorded
+        return sent
+
+    first, again = requests_of_one_fresh_run(True), requests_of_one_fresh_run(True)
+    seeds = [params["seed"] for params in first.values()]
+    assert all(isinstance(s, int) and 0 <= s < 2**32 for s in seeds) and len(set(seeds)) == 12
+    assert first == again
+    assert all(params == {"temperature": 1.0} for params in requests_of_one_fresh_run(False).values())
+
+    profile["evaluation"]["api"]["fake-endpoint"]["serve"] = "fake-local-model"
+    profile["evaluation"]["api"]["fake-endpoint"]["params"]["seed"] = 3
+    layout = dataclasses.replace(eval_fakes.layout(profile, "fake-endpoint"), model_dir=tmp_path)
+    with pytest.raises(run.EvaluationError, match="one seed per request"):
+        run.evaluate_api(profile, _entry(profile, "fake-endpoint"), layout, client_factory=_factory())

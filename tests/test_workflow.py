@@ -111,6 +111,20 @@ def test_config_mistakes_are_refused_when_the_dag_is_built(tmp_path, edit, names
     assert all(name in proc.stdout + proc.stderr for name in names), proc.stderr[-3000:]
 
 
+@pytest.mark.parametrize("override, reason", [
+    ('puzzles={"splits": {"train": 7, "val": 32, "test": 128}}', "it holds 256 puzzles and the config asks for 7"),
+    ('puzzles={"shape": [3, 3, 2, 1]}', "its puzzle 0 differs"),
+])
+def test_a_committed_split_generated_with_other_settings_stops_the_dag(override, reason):
+    """results/learn/puzzles/ is committed: a fresh clone has no Snakemake metadata, so without
+    this check a changed puzzles setting would train and evaluate on the old files unnoticed."""
+    proc = _snakemake("-n", "--profile", "workflow/profiles/learn", "--config", override)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "results/learn/puzzles/train.jsonl was generated with other settings" in out and reason in out, out[-3000:]
+    assert "Delete it and results/learn/puzzles/train.stats.json" in out
+
+
 def test_dry_run_of_a_user_config_with_overrides(tmp_path, clean_profile_outputs):
     proc = _snakemake("-n", "--configfile", str(_user_config(tmp_path)), *OVERRIDES)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -8,6 +8,19 @@ def split_seed(split):
     return derive_seed(config["puzzles"]["seed"], "split", split)
 
 
+# A split file generated with other settings (a count, shape or question setting changed since,
+# e.g. in a fresh clone of committed results, where Snakemake has no metadata to notice) stops
+# the DAG here with what differs, before anything downstream trains or evaluates on it.
+for _split in PUZZLE_SPLITS:
+    _stale = stale_reason(f"{RESULTS}/puzzles/{_split}.jsonl",
+                          split_args(config["puzzles"], _split, split_seed(_split)))
+    if _stale:
+        raise WorkflowError(
+            f"error: {RESULTS}/puzzles/{_split}.jsonl was generated with other settings than the config's "
+            f"puzzles section: {_stale}. Delete it and {RESULTS}/puzzles/{_split}.stats.json to generate it "
+            "again; every job that uses it (training, evaluation) then reruns too")
+
+
 rule puzzles:
     output:
         f"{RESULTS}/puzzles/{{split}}.jsonl",

@@ -274,6 +274,19 @@ def default_client_factory(config: dict, entry: Entry, base_url: str | None, cac
     return api_client.for_entry(entry.api, base_url=base_url, cache_dir=cache_dir)
 
 
+SERVED_SEED_RULE = "sample i of puzzle p sends seed derive_seed(evaluation.seed, 'serve', entry, p, i) mod 2**32"
+
+
+def request_params(config: dict, entry: Entry, params: dict, puzzle_id: str, index: int) -> dict:
+    """The parameters of one request: the entry's params, plus for a served entry (our own vLLM
+    server) a seed per (puzzle, sample), so a rerun samples the same completions. Provider APIs
+    get the params unchanged: most ignore or reject `seed`."""
+    if not entry.api.get("serve"):
+        return params
+    seed = derive_seed(EvaluationSettings.from_config(config).seed, "serve", entry.name, puzzle_id, index) % 2**32
+    return {**params, "seed": seed}
+
+
 def _api_split(config: dict, entry: Entry, split: str, layout: Layout, complete, params: dict) -> tuple[float, int]:
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -291,7 +304,8 @@ def _api_split(config: dict, entry: Entry, split: str, layout: Layout, complete,
     started = time.monotonic()
     workers = int(entry.api.get("max_concurrency", 8))
     with JsonlAppender(p["partial"]) as appender, ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(complete, [{"role": "user", "content": pz.prompt}], params, i): (pz, i)
+        futures = {pool.submit(complete, [{"role": "user", "content": pz.prompt}],
+                               request_params(config, entry, params, pz.id, i), i): (pz, i)
                    for pz, i in todo}
         failure: BaseException | None = None
         fresh = 0  # generated now, not answered from the client's cache (for the throughput cost)
@@ -306,7 +320,8 @@ def _api_split(config: dict, entry: Entry, split: str, layout: Layout, complete,
                         for other in futures:
                             other.cancel()
                     continue
-                appender.write(_api_record(pz, i, entry, result, params, ev.grader_mode))
+                appender.write(_api_record(pz, i, entry, result, request_params(config, entry, params, pz.id, i),
+                                           ev.grader_mode))
                 fresh += not result.get("cached", False)
                 progress.advance()
         except BaseException:
@@ -342,17 +357,21 @@ def evaluate_api(config: dict, entry: Entry, layout: Layout, splits: list[str] |
     serve = entry.api.get("serve")
     ev = EvaluationSettings.from_config(config)
     params = dict(entry.api.get("params") or {})
+    if serve and "seed" in params:
+        raise EvaluationError(f"{entry.name}: a served entry gets one seed per request "
+                              f"({SERVED_SEED_RULE}); remove 'seed' from its params")
     if serve and (layout.model_dir is None or not Path(layout.model_dir).is_dir()):
         raise EvaluationError(f"{entry.name}: model directory {layout.model_dir} of served model '{serve}' "
                               "is missing; run the prepare_model rule first")
     served_dir = dir_fingerprint(layout.model_dir) if serve else None  # once: the key and every summary
+    recorded_params = {**params, "seed_rule": SERVED_SEED_RULE} if serve else params
     model_key = {"provider": entry.api["provider"], "model": entry.api["model"]}
     if served_dir:
         model_key["served_weights_sha256"] = served_dir["manifest_sha256"]
     for split in splits:  # before deciding whether a server is needed: a stale file is set aside first
         p = layout.files(split)
         partials.claim(p["partial"], p["timing"], _partial_key(
-            model_key, layout.puzzle_file(split), params, ev.grader_mode), f"{entry.name}/{split}")
+            model_key, layout.puzzle_file(split), recorded_params, ev.grader_mode), f"{entry.name}/{split}")
     if serve and all(_missing_records(config, entry, split, layout) == 0 for split in splits):
         serve = None  # every completion is already recorded: no server (and no request) needed
     if serve:
@@ -404,7 +423,7 @@ def evaluate_api(config: dict, entry: Entry, layout: Layout, splits: list[str] |
                 model_info["served_model_dir"] = served_dir
             finalise(config, entry, split, layout,
                      puzzles=entries_mod.load_split(config, split, layout.puzzle_file(split)), model_info=model_info,
-                     sampling={**params, "requests": "one chat request per sample, user message = puzzle prompt"},
+                     sampling={**recorded_params, "requests": "one chat request per sample, user message = puzzle prompt"},
                      throughput=throughput)
             status[split] = "done"
     finally:

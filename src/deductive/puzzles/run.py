@@ -100,3 +100,38 @@ def write_puzzles(out: str | os.PathLike, args: RunArgs, workers: int = 0,
     print(progress.summary(f"median {summary['median_clues']} clues, written to {out}"),
           file=stream, flush=True)
     return summary
+
+
+def split_args(puzzles_config: dict, split: str, seed: int) -> RunArgs:
+    """The generator arguments of one split, from the resolved config's `puzzles` section (the
+    workflow passes the same values on the command line of scripts/generate_puzzles.py)."""
+    shape = puzzles_config.get("shape")
+    main = puzzles_config.get("main_questions")
+    return RunArgs(count=int(puzzles_config["splits"][split]), seed=seed,
+                   players=tuple(puzzles_config["players"]), shape=tuple(shape) if shape else None,
+                   id_prefix=split, max_questions=int(puzzles_config["max_questions"]),
+                   main_kinds=tuple(main) if main else None)
+
+
+def stale_reason(out: str | os.PathLike, args: RunArgs) -> str | None:
+    """Why the finished puzzle file `out` is not what `args` generates, or None (it is, or there
+    is no file). Snakemake reruns a job whose parameters changed only with its own metadata,
+    which a fresh clone of committed results lacks; this check needs nothing but the file.
+    Checked: the count, every record's run seed and index, and puzzles 0, 1, 2 and the last one
+    regenerated in full (shape, players, question settings and generator code show in them; a
+    change that alters none of these four goes unnoticed)."""
+    out = Path(out)
+    if not out.exists():
+        return None
+    records = []
+    for record in iter_jsonl(out):
+        if record.get("index") != len(records) or record.get("seed") != args.seed:
+            return f"record {len(records) + 1} is not puzzle {len(records)} of seed {args.seed}"
+        records.append(record)
+    if len(records) != args.count:
+        return f"it holds {len(records)} puzzles and the config asks for {args.count}"
+    for index in sorted({0, 1, 2, args.count - 1} & set(range(args.count))):
+        if records[index] != json.loads(json.dumps(args.job(index))):
+            return (f"its puzzle {index} differs from the one the config's generator settings give "
+                    "(shape, players, questions or generator code changed)")
+    return None
