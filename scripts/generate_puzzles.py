@@ -54,11 +54,13 @@ def _shape(text: str) -> tuple[int, int, int, int]:
 
 
 def _main_kinds(text: str) -> tuple[str, ...]:
+    if text.strip() == "none":  # no main question: bonus questions only
+        return ()
     kinds = tuple(k.strip() for k in text.split(",") if k.strip())
     unknown = [k for k in kinds if k not in SOLUTION_KINDS]
     if not kinds or unknown:
         raise argparse.ArgumentTypeError(
-            f"must be a comma-separated subset of {','.join(SOLUTION_KINDS)}, got '{text}'")
+            f"must be 'none' or a comma-separated subset of {','.join(SOLUTION_KINDS)}, got '{text}'")
     return kinds
 
 
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="questions per puzzle at most: main ones always, bonus ones fill up (default 8)")
     parser.add_argument("--main-questions", type=_main_kinds, default=None,
                         help="ask only these main questions, comma-separated from "
-                             f"{','.join(SOLUTION_KINDS)} (default: all)")
+                             f"{','.join(SOLUTION_KINDS)}, or 'none' for bonus questions only (default: all)")
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: all cores)")
     parser.add_argument("--id-prefix", type=_id_prefix, default="puzzle",
                         help='puzzle ids are "<prefix>-<index:05d>" (default "puzzle")')

@@ -32,8 +32,8 @@ rule puzzles:
         shape=(f" --shape {','.join(map(str, config['puzzles']['shape']))}"
                if config["puzzles"].get("shape") else ""),
         max_questions=config["puzzles"]["max_questions"],
-        main_questions=(f" --main-questions {','.join(config['puzzles']['main_questions'])}"
-                        if config["puzzles"].get("main_questions") else ""),
+        main_questions=(f" --main-questions {','.join(config['puzzles']['main_questions']) or 'none'}"
+                        if config["puzzles"].get("main_questions") is not None else ""),
     wildcard_constraints:
         split="|".join(PUZZLE_SPLITS),
     threads: workflow.cores

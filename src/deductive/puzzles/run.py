@@ -110,7 +110,7 @@ def split_args(puzzles_config: dict, split: str, seed: int) -> RunArgs:
     return RunArgs(count=int(puzzles_config["splits"][split]), seed=seed,
                    players=tuple(puzzles_config["players"]), shape=tuple(shape) if shape else None,
                    id_prefix=split, max_questions=int(puzzles_config["max_questions"]),
-                   main_kinds=tuple(main) if main else None)
+                   main_kinds=tuple(main) if main is not None else None)
 
 
 def stale_reason(out: str | os.PathLike, args: RunArgs) -> str | None:
