@@ -104,6 +104,7 @@ def clean_profile_outputs():
     ({"training.iterationz": 1}, ["unknown key 'iterationz'", "did you mean 'iterations'"]),
     ({"evaluation.device": "no-such-gpu"}, ["evaluation.device", "no-such-gpu"]),
     ({"training.val_split": "test"}, ["training.val_split", "'test'"]),
+    ({"training.row_tokens": 512}, ["training.row_tokens (512)", "sampling.engine.max_model_len"]),
 ])
 def test_config_mistakes_are_refused_when_the_dag_is_built(tmp_path, edit, names):
     proc = _snakemake("-n", "--configfile", str(_user_config(tmp_path, **edit)))

@@ -191,6 +191,15 @@ def cross_reference_problems(config: dict) -> list[str]:
                         "must be selected on another split (e.g. val)")
     if training.get("train_split") == HELD_OUT_SPLIT:
         problems.append(f"training.train_split: '{HELD_OUT_SPLIT}' is the held-out split reported on")
+    from deductive.settings import training_section  # settings imports this module
+
+    for run_name in training.get("runs") or {}:
+        merged = training_section(config, run_name)
+        max_model_len = (merged["sampling"].get("engine") or {}).get("max_model_len")
+        if max_model_len is not None and int(merged["row_tokens"]) < int(max_model_len):
+            problems.append(f"training.row_tokens ({merged['row_tokens']}) of run '{run_name}' must be >= "
+                            f"sampling.engine.max_model_len ({max_model_len}) so every prompt + completion "
+                            "fits one packing row")
 
     ev = config["evaluation"]
     val_split = training.get("val_split")
