@@ -53,7 +53,7 @@ learn: $(STAMP)  ## GRPO that learns on CPU: SmolLM2-135M on easy puzzles (profi
 learn-who: $(STAMP)  ## As learn, one question per puzzle (who killed Mr. Boddy; profile learn-who; about 46 min on 2 cores, measured)
 	$(SNAKEMAKE) --profile workflow/profiles/learn-who
 
-learn-bonus: $(STAMP)  ## As learn, one bonus question per puzzle (where was X / what was S's motive; profile learn-bonus)
+learn-bonus: $(STAMP)  ## As learn, one bonus question per puzzle (where was X / what was S's motive; profile learn-bonus; about 46 min on 2 cores, measured)
 	$(SNAKEMAKE) --profile workflow/profiles/learn-bonus
 
 figures: $(STAMP)  ## Re-render figures and tables from committed results/ (no GPU, no training)
