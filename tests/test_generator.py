@@ -174,3 +174,20 @@ def test_main_questions_can_be_limited_without_changing_the_puzzle():
             assert who["solution"] == {"A": b.world.suspects[b.world.murderer]}
             assert "A. Who killed Mr. Boddy?" in who["prompt"] and "\nB. " not in who["prompt"].split("Questions:")[1]
         assert len(who["solution"]) == 1
+
+
+def test_no_main_question_asks_bonus_questions_only_about_the_same_puzzle():
+    """`main_kinds=()` (config `main_questions: []`, CLI `--main-questions none`) asks no main
+    question: the puzzle's one question is a bonus where/motive question, its clues unchanged."""
+    shape = Shape(3, 3, 3, 1)
+    kinds = set()
+    for index in range(12):
+        full = generate(11, index, shape=shape, id_prefix="t", max_questions=1)
+        bonus = generate(11, index, shape=shape, id_prefix="t", max_questions=1, main_kinds=())
+        clues = lambda p: p["prompt"][p["prompt"].index("Clues:"):].split("\n\n")[0]
+        assert clues(bonus) == clues(full)
+        assert bonus["questions"] == {"main": [], "bonus": ["A"]} and len(bonus["solution"]) == 1
+        question = [line for line in bonus["prompt"].splitlines() if line.startswith("A. ")][0]
+        kinds.add("where" if question.startswith("A. Where was") else "motive")
+        assert question.startswith(("A. Where was", "A. What was")), question
+    assert kinds == {"where", "motive"}

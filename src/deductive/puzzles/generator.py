@@ -228,6 +228,9 @@ def generate(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Sh
     caps main + bonus questions (main questions are always asked; bonus ones fill up to it);
     `main_kinds` limits the main questions to those kinds (None: every kind, the original)."""
     b = build(seed, index, players, shape, work_limit, max_questions, main_kinds)
+    if not b.main and not b.bonus:
+        raise GenerationError(f"puzzle {index} of seed {seed} has no question to ask: no main question of "
+                              f"the kinds {list(main_kinds or [])} and every bonus fact is stated by a clue")
     world = b.world
     letters = [chr(ord("A") + i) for i in range(len(b.main) + len(b.bonus))]
     kinds = {k: 0 for k in KINDS}
