@@ -108,3 +108,23 @@ def test_the_independent_verifier_agrees(reference):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().split("\n")[-1] == "verified 10 of 10 puzzles"
+
+
+def test_the_workflows_command_line_gives_the_file_its_stale_check_accepts(tmp_path):
+    """The `puzzles` rule runs `split_args(...).command_line()` and the DAG checks existing files
+    with `stale_reason(..., split_args(...))`: the two must describe the same puzzles, for every
+    kind of setting (fixed shape, question limits, no main question)."""
+    from deductive.puzzles.run import split_args, stale_reason
+
+    section = {"splits": {"val": 3}, "players": [1, 2], "shape": [3, 3, 3, 1], "max_questions": 1,
+               "main_questions": []}
+    for main_questions in ([], ["murderer"], None):
+        args = split_args({**section, "main_questions": main_questions}, "val", 17)
+        out = tmp_path / f"{main_questions}.jsonl"
+        _run([*args.command_line(), "--workers", 1, "--out", out])
+        assert stale_reason(out, args) is None
+        other = split_args({**section, "main_questions": main_questions, "shape": [3, 3, 2, 1]}, "val", 17)
+        assert stale_reason(out, other) is not None
+    args = split_args({**section, "shape": None}, "val", 17)
+    _run([*args.command_line(), "--workers", 1, "--out", tmp_path / "drawn.jsonl"])
+    assert stale_reason(tmp_path / "drawn.jsonl", args) is None

@@ -8,12 +8,16 @@ def split_seed(split):
     return derive_seed(config["puzzles"]["seed"], "split", split)
 
 
+def puzzle_args(split):
+    """The generator arguments of `split` (one mapping from config, for generating and checking)."""
+    return split_args(config["puzzles"], split, split_seed(split))
+
+
 # A split file generated with other settings (a count, shape or question setting changed since,
 # e.g. in a fresh clone of committed results, where Snakemake has no metadata to notice) stops
 # the DAG here with what differs, before anything downstream trains or evaluates on it.
 for _split in PUZZLE_SPLITS:
-    _stale = stale_reason(f"{RESULTS}/puzzles/{_split}.jsonl",
-                          split_args(config["puzzles"], _split, split_seed(_split)))
+    _stale = stale_reason(f"{RESULTS}/puzzles/{_split}.jsonl", puzzle_args(_split))
     if _stale:
         raise WorkflowError(
             f"error: {RESULTS}/puzzles/{_split}.jsonl was generated with other settings than the config's "
@@ -25,24 +29,15 @@ rule puzzles:
     output:
         f"{RESULTS}/puzzles/{{split}}.jsonl",
     params:
-        n=lambda wc: config["puzzles"]["splits"][wc.split],
-        seed=lambda wc: split_seed(wc.split),
-        players=":".join(map(str, config["puzzles"]["players"])),
+        args=lambda wc: " ".join(puzzle_args(wc.split).command_line()),
         workers=config["puzzles"]["workers"],
-        shape=(f" --shape {','.join(map(str, config['puzzles']['shape']))}"
-               if config["puzzles"].get("shape") else ""),
-        max_questions=config["puzzles"]["max_questions"],
-        main_questions=(f" --main-questions {','.join(config['puzzles']['main_questions']) or 'none'}"
-                        if config["puzzles"].get("main_questions") is not None else ""),
     wildcard_constraints:
         split="|".join(PUZZLE_SPLITS),
     threads: workflow.cores
     log:
         f"{RESULTS}/logs/puzzles-{{split}}.log",
     shell:
-        "{PY} scripts/generate_puzzles.py --count {params.n} --seed {params.seed}"
-        " --id-prefix {wildcards.split} --players {params.players}{params.shape}"
-        " --max-questions {params.max_questions}{params.main_questions} --workers {params.workers}"
+        "{PY} scripts/generate_puzzles.py {params.args} --workers {params.workers}"
         " --out {output} 2> >(tee {log} >&2)"
 
 

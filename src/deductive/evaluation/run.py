@@ -277,14 +277,13 @@ def default_client_factory(config: dict, entry: Entry, base_url: str | None, cac
 SERVED_SEED_RULE = "sample i of puzzle p sends seed derive_seed(evaluation.seed, 'serve', entry, p, i) mod 2**32"
 
 
-def request_params(config: dict, entry: Entry, params: dict, puzzle_id: str, index: int) -> dict:
+def request_params(entry: Entry, params: dict, evaluation_seed: int, puzzle_id: str, index: int) -> dict:
     """The parameters of one request: the entry's params, plus for a served entry (our own vLLM
     server) a seed per (puzzle, sample), so a rerun samples the same completions. Provider APIs
     get the params unchanged: most ignore or reject `seed`."""
     if not entry.api.get("serve"):
         return params
-    seed = derive_seed(EvaluationSettings.from_config(config).seed, "serve", entry.name, puzzle_id, index) % 2**32
-    return {**params, "seed": seed}
+    return {**params, "seed": derive_seed(evaluation_seed, "serve", entry.name, puzzle_id, index) % 2**32}
 
 
 def _api_split(config: dict, entry: Entry, split: str, layout: Layout, complete, params: dict) -> tuple[float, int]:
@@ -304,14 +303,14 @@ def _api_split(config: dict, entry: Entry, split: str, layout: Layout, complete,
     started = time.monotonic()
     workers = int(entry.api.get("max_concurrency", 8))
     with JsonlAppender(p["partial"]) as appender, ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(complete, [{"role": "user", "content": pz.prompt}],
-                               request_params(config, entry, params, pz.id, i), i): (pz, i)
-                   for pz, i in todo}
+        requests = [(pz, i, request_params(entry, params, ev.seed, pz.id, i)) for pz, i in todo]
+        futures = {pool.submit(complete, [{"role": "user", "content": pz.prompt}], sent, i): (pz, i, sent)
+                   for pz, i, sent in requests}
         failure: BaseException | None = None
         fresh = 0  # generated now, not answered from the client's cache (for the throughput cost)
         try:
             for future in as_completed(futures):
-                pz, i = futures[future]
+                pz, i, sent = futures[future]
                 try:
                     result = future.result()
                 except Exception as exc:  # keep every answer that did arrive, then report
@@ -320,8 +319,7 @@ def _api_split(config: dict, entry: Entry, split: str, layout: Layout, complete,
                         for other in futures:
                             other.cancel()
                     continue
-                appender.write(_api_record(pz, i, entry, result, request_params(config, entry, params, pz.id, i),
-                                           ev.grader_mode))
+                appender.write(_api_record(pz, i, entry, result, sent, ev.grader_mode))
                 fresh += not result.get("cached", False)
                 progress.advance()
         except BaseException:

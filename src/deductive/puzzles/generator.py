@@ -230,7 +230,7 @@ def generate(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Sh
     b = build(seed, index, players, shape, work_limit, max_questions, main_kinds)
     if not b.main and not b.bonus:
         raise GenerationError(f"puzzle {index} of seed {seed} has no question to ask: no main question of "
-                              f"the kinds {list(main_kinds or [])} and every bonus fact is stated by a clue")
+                              f"the kinds {'asked' if main_kinds is None else list(main_kinds)} and every bonus fact is stated by a clue")
     world = b.world
     letters = [chr(ord("A") + i) for i in range(len(b.main) + len(b.bonus))]
     kinds = {k: 0 for k in KINDS}

@@ -36,6 +36,17 @@ class RunArgs:
     max_questions: int = MAX_QUESTIONS
     main_kinds: tuple[str, ...] | None = None  # main question kinds asked (None: all)
 
+    def command_line(self) -> list[str]:
+        """These arguments as scripts/generate_puzzles.py's options (without --out and --workers,
+        which do not change the puzzles): what the workflow's `puzzles` rule runs."""
+        args = ["--count", str(self.count), "--seed", str(self.seed), "--id-prefix", self.id_prefix,
+                "--players", f"{self.players[0]}:{self.players[1]}", "--max-questions", str(self.max_questions)]
+        if self.shape:
+            args += ["--shape", ",".join(map(str, self.shape))]
+        if self.main_kinds is not None:
+            args += ["--main-questions", ",".join(self.main_kinds) or "none"]
+        return args
+
     def job(self, index: int) -> dict:
         shape = Shape(*self.shape) if self.shape else None
         return generate(self.seed, index, players=self.players, shape=shape,
@@ -103,8 +114,9 @@ def write_puzzles(out: str | os.PathLike, args: RunArgs, workers: int = 0,
 
 
 def split_args(puzzles_config: dict, split: str, seed: int) -> RunArgs:
-    """The generator arguments of one split, from the resolved config's `puzzles` section (the
-    workflow passes the same values on the command line of scripts/generate_puzzles.py)."""
+    """The generator arguments of one split, from the resolved config's `puzzles` section: the
+    workflow both generates the split with them (`RunArgs.command_line`) and checks an existing
+    split file against them (`stale_reason`)."""
     shape = puzzles_config.get("shape")
     main = puzzles_config.get("main_questions")
     return RunArgs(count=int(puzzles_config["splits"][split]), seed=seed,
