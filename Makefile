@@ -14,7 +14,7 @@ SNAKEMAKE   := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/src
 export WANDB_MODE ?= disabled
 
-.PHONY: help setup test smoke learn learn-who learn-bonus figures report reproduce bench bench-peers gpu-check citation clean
+.PHONY: help setup test smoke learn learn-who learn-bonus learn-room figures report reproduce bench bench-peers gpu-check citation clean
 
 help:  ## List the targets
 	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
@@ -55,6 +55,9 @@ learn-who: $(STAMP)  ## As learn, one question per puzzle (who killed Mr. Boddy;
 
 learn-bonus: $(STAMP)  ## As learn, one bonus question per puzzle (where was X / what was S's motive; profile learn-bonus; about 46 min on 2 cores, measured)
 	$(SNAKEMAKE) --profile workflow/profiles/learn-bonus
+
+learn-room: $(STAMP)  ## The murder room in one-suspect, one-weapon, four-room puzzles (profile learn-room; see README)
+	$(SNAKEMAKE) --profile workflow/profiles/learn-room
 
 figures: $(STAMP)  ## Re-render figures and tables from committed results/ (no GPU, no training)
 	$(PY) scripts/make_figures.py --results results --out figures
