@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from deductive.evaluation.answer_types import answer_type_breakdown, breakdown_markdown
+from deductive.evaluation.answer_types import answer_type_breakdown, breakdown_markdown, first_named_in_clues
 from deductive.evaluation.chance import answer_options, chance_reward, question_layout
 from deductive.puzzles.formats import Puzzle
 from deductive.puzzles.generator import generate
@@ -69,3 +69,37 @@ def test_script_prints_the_table_and_refuses_bad_arguments(puzzle, tmp_path):
         handle.write(json.dumps({"puzzle_id": "test-99999", "text": "A. x"}) + "\n")
     other = subprocess.run(base + ["--samples", f"m={tmp_path / 'other.jsonl.gz'}"], cwd=ROOT, capture_output=True, text=True)
     assert other.returncode == 2 and "test-99999" in other.stderr and "Traceback" not in other.stderr
+
+
+def test_copying_the_room_the_clue_names():
+    """On a one-suspect, one-weapon puzzle the one clue names the murder room (learn-room's
+    puzzles), so copying it is always right; the breakdown says how often a model copies it."""
+    r = generate(42, 0, shape=Shape(1, 1, 4, 1), max_questions=1, main_kinds=("room",))
+    puzzle = Puzzle(id=r["id"], prompt=r["prompt"], solution=r["solution"])
+    key = puzzle.solution["A"]
+    clues = puzzle.prompt.split("Clues:", 1)[1].split("Questions:", 1)[0]
+    assert key in clues
+    assert first_named_in_clues(puzzle) == {"A": key}
+    other = next(o for o in answer_options(puzzle)["A"] if o != key)
+    samples = [{"puzzle_id": puzzle.id, "text": f"A. {key}"}, {"puzzle_id": puzzle.id, "text": f"A. {other}"},
+               {"puzzle_id": puzzle.id, "text": "no answer"}]
+    room = answer_type_breakdown(samples, {puzzle.id: puzzle})["ROOM"]
+    assert room["clue_copy_accuracy"] == 1.0
+    assert room["listed_first_named_share"] == 0.5 and room["accuracy"] == pytest.approx(1 / 3)
+    table = breakdown_markdown({"m": answer_type_breakdown(samples, {puzzle.id: puzzle})})
+    assert table.splitlines()[-1].endswith("| 100.0% | 50.0% |")
+
+
+def test_names_match_whole_words_and_the_earliest_mention_wins(puzzle):
+    named = first_named_in_clues(puzzle)
+    _, options = question_layout(puzzle)
+    clues = [line[2:] for line in puzzle.prompt.split("Clues:", 1)[1].split("Questions:", 1)[0].splitlines()
+             if line.startswith("- ")]
+    for letter, names in options.items():
+        expected = None
+        for text in clues:  # by hand: the first clue naming any option, the leftmost name in it
+            found = sorted((text.index(n), n) for n in names if n in text)
+            if found:
+                expected = found[0][1]
+                break
+        assert named[letter] == expected, (letter, names)
