@@ -14,7 +14,7 @@ SNAKEMAKE   := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/src
 export WANDB_MODE ?= disabled
 
-.PHONY: help setup test smoke learn learn-who learn-bonus learn-room figures report reproduce bench bench-peers gpu-check citation clean
+.PHONY: help setup test smoke learn learn-who learn-bonus learn-room learn-room-2x2 figures report reproduce bench bench-peers gpu-check citation clean
 
 help:  ## List the targets
 	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
@@ -58,6 +58,9 @@ learn-bonus: $(STAMP)  ## As learn, one bonus question per puzzle (where was X /
 
 learn-room: $(STAMP)  ## The murder room in one-suspect, one-weapon, four-room puzzles (profile learn-room; see README)
 	$(SNAKEMAKE) --profile workflow/profiles/learn-room
+
+learn-room-2x2: $(STAMP)  ## As learn-room with two suspects and two weapons (profile learn-room-2x2; see README)
+	$(SNAKEMAKE) --profile workflow/profiles/learn-room-2x2
 
 figures: $(STAMP)  ## Re-render figures and tables from committed results/ (no GPU, no training)
 	$(PY) scripts/make_figures.py --results results --out figures
