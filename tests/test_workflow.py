@@ -31,7 +31,7 @@ def _snakemake(*args, timeout=300):
 
 
 def test_every_profile_is_present():
-    assert {"smoke", "paper", "slurm", "learn"} <= set(PROFILES)
+    assert {"smoke", "paper", "slurm", "learn", "learn-room", "learn-room-2x2"} <= set(PROFILES)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
