@@ -182,3 +182,22 @@ def test_the_figure_and_the_comparison_table_share_one_pairing(tmp_path):
     assert [r.published_key for r in figure_rows if not r.measured] == [
         k for k in published if (k not in {key for _, key in by_table})]
     assert all(table_cells(r)[3] == MISSING for r in figure_rows if not r.measured)
+
+
+def test_without_the_published_reference_no_published_number_is_drawn(tmp_path):
+    """figures.published_reference: false (the CPU learning profiles): the cost figure has only
+    the measured points, the training curves no frontier line, and no reproduced-versus-published
+    table; the captions say why. With the default, the same results draw them."""
+    from deductive.figures.render import render_all
+
+    drawn = render_all(FIXTURE_RESULTS, tmp_path / "with", ["smoke"], {"smoke": {}})["smoke"]
+    bare = render_all(FIXTURE_RESULTS, tmp_path / "without", ["smoke"],
+                      {"smoke": {"published_reference": False, "smoothing_weight": 0.0}})["smoke"]
+    assert "published_compare" in {r.name for r in drawn}
+    assert "published_compare" not in {r.name for r in bare}
+    by_name = {r.name: r for r in bare}
+    for name in ("cost_accuracy", "training_curves"):
+        assert not any(f.endswith("published.csv") for f in by_name[name].inputs.files), name
+        assert "published_reference is false" in by_name[name].description
+    assert any(f.endswith("published.csv") for f in {r.name: r for r in drawn}["cost_accuracy"].inputs.files)
+    assert "no smoothing" in by_name["training_curves"].description

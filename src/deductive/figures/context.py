@@ -18,6 +18,7 @@ class Settings:
     accuracy_split: str
     comparison_split: str
     dpi: int
+    published_reference: bool
 
     @classmethod
     def from_config(cls, section: dict | None) -> "Settings":

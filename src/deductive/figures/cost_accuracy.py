@@ -27,7 +27,7 @@ KIND_ORDER = {"base": 0, "trained": 1, "api": 2}
 def collect(ctx: Context, inputs) -> tuple[list[Point], list[Point]]:
     """(drawable points in a fixed order, points left out for lack of a positive cost)."""
     measured = load_measured(ctx.profile_dir, ctx.settings.comparison_split, inputs)
-    published = load_published(ctx.results, inputs)
+    published = load_published(ctx.results, inputs) if ctx.settings.published_reference else []
     everything = sorted(measured, key=lambda p: (KIND_ORDER.get(p.kind, 3), p.key)) + published
     drawn = [p for p in everything if p.usd_per_puzzle is not None and p.usd_per_puzzle > 0]
     left_out = [p for p in everything if p not in drawn]
@@ -70,7 +70,7 @@ def render(ctx: Context) -> Rendered | None:
     ax.set_ylabel("accuracy (mean fraction of questions right)")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     handles = [Line2D([], [], ls="", marker="s", mfc="white", mec=style.PUBLISHED, mew=1.4,
-                      label=f"{style.PUBLISHED_LABEL} (OpenPipe, 2025)")]
+                      label=f"{style.PUBLISHED_LABEL} (OpenPipe, 2025)")] if ctx.settings.published_reference else []
     for kind in ("base", "trained", "api"):
         if any(p.source == MEASURED and p.kind == kind for p in drawn):
             handles.append(Line2D([], [], ls="", marker="o", color=style.KIND_COLOURS[kind],
@@ -88,9 +88,13 @@ def render(ctx: Context) -> Rendered | None:
     members = ", ".join(f"{drawn[i].label} ({drawn[i].source})" for i in front)
     description = (
         "Accuracy (mean per-puzzle fraction of questions answered correctly) against US dollars "
-        "per puzzle on a log scale. Hollow grey squares are published numbers (64 published "
-        "validation puzzles, one sample each for API models; taken from the publication, not "
-        "measured here). Filled circles were measured here"
+        "per puzzle on a log scale. "
+        + ("Hollow grey squares are published numbers (64 published validation puzzles, one sample "
+           "each for API models; taken from the publication, not measured here). "
+           if ctx.settings.published_reference else
+           "No published number is drawn: this profile's puzzles are not the published kind and "
+           "size (figures.published_reference is false). ")
+        + "Filled circles were measured here"
         + (f" on split `{ctx.settings.comparison_split}` of profile `{ctx.profile}`, priced from "
            "each model's own recorded token counts" if has_measured else " (none yet for this profile)")
         + ". The green step line is the Pareto frontier over all drawn points (a point is dominated "

@@ -131,6 +131,8 @@ def chart(ctx: Context, rows: list[Comparison]):
 
 
 def render(ctx: Context) -> Rendered | None:
+    if not ctx.settings.published_reference:
+        return None
     inputs = ctx.new_inputs()
     rows = pairs(ctx, inputs)
     if not rows:

@@ -53,14 +53,16 @@ def grid_shape(n: int) -> tuple[int, int]:
     return math.ceil(n / columns), columns
 
 
-def legend_handles(frontier: tuple[str, float, str] | None, chance: bool = False) -> list[Line2D]:
-    """The shared legend: the same styles as every panel draws."""
+def legend_handles(frontier: tuple[str, float, str] | None, chance: bool = False,
+                   smoothed: bool = True) -> list[Line2D]:
+    """The shared legend: the same styles as every panel draws (`smoothed`: a smoothing weight
+    above 0, so the line and its peak are the smoothed curve's)."""
     colour = style.KIND_COLOURS["trained"]
     handles = [
         Line2D([], [], ls="none", marker="o", ms=3, color=colour, alpha=0.35,
                label=f"raw {VAL_METRIC} (iteration 0 = base model)"),
-        Line2D([], [], ls="-", lw=1.6, color=colour, label="exponentially smoothed"),
-        Line2D([], [], ls="none", marker="*", ms=9, color=colour, label="smoothed peak"),
+        Line2D([], [], ls="-", lw=1.6, color=colour, label="exponentially smoothed" if smoothed else "not smoothed"),
+        Line2D([], [], ls="none", marker="*", ms=9, color=colour, label="smoothed peak" if smoothed else "peak"),
         Line2D([], [], ls="--", lw=1, color=style.KIND_COLOURS["base"], label="base model level"),
     ]
     if chance:
@@ -78,7 +80,7 @@ def render(ctx: Context) -> Rendered | None:
     runs = [r for r in load_runs(ctx.profile_dir, inputs) if any(i > 0 for i in r.iterations)]
     if not runs:
         return None
-    frontier = best_frontier(ctx, inputs)
+    frontier = best_frontier(ctx, inputs) if ctx.settings.published_reference else None
     weight = ctx.settings.smoothing_weight
     colour = style.KIND_COLOURS["trained"]
     style.setup()
@@ -100,7 +102,7 @@ def render(ctx: Context) -> Rendered | None:
             ax.axhline(frontier[1], ls=":", lw=1.2, color=style.REFERENCE)
         name = run.name + (f" ({run.model})" if run.model and run.model != run.name else "")
         base = f"base {run.base_value:.1%}, " if run.base_value is not None else ""
-        ax.set_title(f"{name}\n{base}smoothed peak {smoothed[peak]:.1%} at it. {run.iterations[peak]}",
+        ax.set_title(f"{name}\n{base}{'smoothed peak' if weight > 0 else 'peak'} {smoothed[peak]:.1%} at it. {run.iterations[peak]}",
                      fontsize=9)
         ax.set_xlabel("training iteration")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -111,7 +113,7 @@ def render(ctx: Context) -> Rendered | None:
     for row in axes:
         row[0].set_ylabel(Y_LABEL)
     has_chance = any(r.chance_value is not None for r in runs)
-    handles = legend_handles(frontier, chance=has_chance)
+    handles = legend_handles(frontier, chance=has_chance, smoothed=weight > 0)
     # three legend columns under two or more panels, two under one (so the legend fits)
     fig.legend(handles=handles, loc="outside lower center", ncol=3 if columns > 1 else 2, frameon=False)
     fig.suptitle(f"{TITLE} (profile {ctx.profile}, {MEASURED} here)")
@@ -120,13 +122,17 @@ def render(ctx: Context) -> Rendered | None:
         f"Validation accuracy after each GRPO iteration, measured here: `{VAL_METRIC}`, the mean "
         f"per-puzzle reward (fraction of questions answered correctly) on this project's `val` "
         f"split; iteration 0 is the base model (`base_val_reward` of the run's summary). Points "
-        f"are raw values, the line is exponentially smoothed with weight {weight:g} "
-        f"(s_t = w s_(t-1) + (1 - w) x_t), the star marks its peak. Dashed: the base model's "
+        + (f"are raw values, the line is exponentially smoothed with weight {weight:g} "
+           f"(s_t = w s_(t-1) + (1 - w) x_t), the star marks its peak. " if weight > 0 else
+           "and the line are the raw values (no smoothing), the star marks the peak. ")
+        + f"Dashed: the base model's "
         f"level on the same split. "
         + ("Dash-dotted: chance, the exact expected reward of answering every question with a "
            "uniformly random option from the puzzle's own list, on the same split. " if has_chance else "")
-        + "Dotted: the most accurate frontier API model"
-        + (f" ({frontier[2]}; a different puzzle set than the curve)" if frontier else " (none available)")
+        + ("No published number is drawn: this profile's puzzles are not the published kind and size "
+           "(figures.published_reference is false)" if not ctx.settings.published_reference else
+           "Dotted: the most accurate frontier API model"
+           + (f" ({frontier[2]}; a different puzzle set than the curve)" if frontier else " (none available)"))
         + ". The checkpoint is selected on `val`; held-out results are in the accuracy figure."
     )
     return Rendered(NAME, TITLE, files, inputs, description)
