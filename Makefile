@@ -59,7 +59,7 @@ learn-bonus: $(STAMP)  ## As learn, one bonus question per puzzle (where was X /
 learn-room: $(STAMP)  ## The murder room in one-suspect, one-weapon, four-room puzzles: above chance (profile learn-room; 35 min on 2 cores, measured)
 	$(SNAKEMAKE) --profile workflow/profiles/learn-room
 
-learn-room-2x2: $(STAMP)  ## As learn-room with two suspects and two weapons (profile learn-room-2x2; see README)
+learn-room-2x2: $(STAMP)  ## As learn-room with two suspects and two weapons (profile learn-room-2x2; 46 min on 2 cores, measured)
 	$(SNAKEMAKE) --profile workflow/profiles/learn-room-2x2
 
 figures: $(STAMP)  ## Re-render figures and tables from committed results/ (no GPU, no training)

@@ -90,7 +90,7 @@ def test_copying_the_room_the_clue_names():
     assert table.splitlines()[-1].endswith("| 100.0% | 50.0% |")
 
 
-def test_names_match_whole_words_and_the_earliest_mention_wins(puzzle):
+def test_the_first_clue_naming_an_option_and_its_leftmost_name_win(puzzle):
     named = first_named_in_clues(puzzle)
     _, options = question_layout(puzzle)
     clues = [line[2:] for line in puzzle.prompt.split("Clues:", 1)[1].split("Questions:", 1)[0].splitlines()

@@ -29,11 +29,13 @@ from deductive.verify.verify import parse_prompt
 TYPE_ORDER = ("SUSPECT", "WEAPON", "ROOM", "TIME", "MOTIVE")
 
 
-def first_named_in_clues(puzzle: Puzzle) -> dict[str, str | None]:
+def first_named_in_clues(puzzle: Puzzle, options: Mapping[str, list[str]] | None = None) -> dict[str, str | None]:
     """Letter -> the option of that question's list that the clues name first (clues in prompt
     order; within a clue the earliest mention, the longer name on a tie), or None when the clues
-    name none of them. Names match whole words only ("Study" is not found in "Studio")."""
-    _, options = question_layout(puzzle)
+    name none of them. Names match whole words only ("Study" is not found in "Studio").
+    `options`: the puzzle's `question_layout` options when the caller has them already."""
+    if options is None:
+        _, options = question_layout(puzzle)
     clues = [c.text for c in sorted(parse_prompt(puzzle.prompt).clues, key=lambda c: c.line_no)]
     out: dict[str, str | None] = {}
     for letter, names in options.items():
@@ -67,7 +69,7 @@ def answer_type_breakdown(samples: Iterable[Mapping], puzzles: Mapping[str, Puzz
         puzzle = puzzles[pid]
         if pid not in layouts:
             layouts[pid] = question_layout(puzzle)
-            named[pid] = first_named_in_clues(puzzle)
+            named[pid] = first_named_in_clues(puzzle, layouts[pid][1])
         types, options = layouts[pid]
         first_named = named[pid]
         details = grade_details(sample["text"], puzzle.solution, mode)

@@ -70,7 +70,7 @@ def render(ctx: Context) -> Rendered | None:
     ax.set_ylabel("accuracy (mean fraction of questions right)")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     handles = [Line2D([], [], ls="", marker="s", mfc="white", mec=style.PUBLISHED, mew=1.4,
-                      label=f"{style.PUBLISHED_LABEL} (OpenPipe, 2025)")] if ctx.settings.published_reference else []
+                      label=f"{style.PUBLISHED_LABEL} (OpenPipe, 2025)")] if any(p.source == PUBLISHED for p in drawn) else []
     for kind in ("base", "trained", "api"):
         if any(p.source == MEASURED and p.kind == kind for p in drawn):
             handles.append(Line2D([], [], ls="", marker="o", color=style.KIND_COLOURS[kind],
