@@ -28,7 +28,7 @@ from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
 from deductive.training.advantages import assign_advantages
 from deductive.settings import with_training_defaults
-from deductive.training.loop import make_optimizer, optimise
+from deductive.training.step import make_optimizer, optimise
 from deductive.training.tune_model import engine_state, load_model, tune_to_hf
 from deductive.training.packing import pack
 
@@ -100,7 +100,7 @@ def iteration_overhead(model_dir: Path, *, with_vllm: bool) -> dict:
     model = load_model(model_dir)
     optimizer = make_optimizer(model, with_training_defaults({"optimizer": {"lr": 6e-6, "betas": [0.9, 0.99],
                                                                              "weight_decay": 0.1}})["optimizer"])
-    from deductive.training.loop import init_adamw_state
+    from deductive.training.step import init_adamw_state
 
     init_adamw_state(optimizer)
     out: dict[str, float] = {}

@@ -48,3 +48,50 @@ def test_gpu_check_runs_on_cpu_with_two_ranks(tmp_path):
                                     all_ranks=True)
     assert result["tokens_per_second"] > 0 and not result["fallback_messages"]
     assert "gpu-check on cpu x2" in proc.stdout and "OK" in proc.stdout
+
+
+def test_full_rows_fill_every_position_but_the_prompt():
+    from deductive.training.gpu_check import full_row_samples
+
+    rows = pack(full_row_samples(1, rows=2, row_tokens=1024, vocab=500), 1024)
+    assert len(rows) == 2 and bool((rows.doc_ids >= 0).all())
+    assert rows.completion_tokens == 2 * (1024 - 1024 // 16)
+
+
+def test_paper_shapes_take_the_paper_profiles_training_settings():
+    from deductive.training.gpu_check import paper_settings
+
+    cfg = paper_settings("qwen2.5-32b")
+    assert (cfg["row_tokens"], cfg["rows_per_device_per_step"], cfg["num_output_chunks"]) == (16384, 2, 8)
+    assert cfg["memory"]["fsdp_cpu_offload"] and cfg["memory"]["activation_checkpointing"]
+    assert cfg["optimizer"]["eps"] > 0  # the schema's default filled in
+
+
+def test_a_paper_shape_runs_its_steps_save_and_resume_on_cpu(tmp_path, monkeypatch):
+    """The paper-shape branch end to end on one CPU rank: a tiny architecture stands in for the
+    14B one, rows of 256 tokens for 16384; everything else is the paper run's settings."""
+    import argparse
+
+    from deductive import memory_plan
+    from deductive.training import gpu_check
+
+    import socket
+
+    with socket.socket() as sock:  # a free port for the one-rank process group
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for key, value in dict(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1",
+                           MASTER_PORT=str(port)).items():
+        monkeypatch.setenv(key, value)  # run() would set them for good otherwise
+    monkeypatch.setitem(memory_plan.KNOWN, "Qwen/Qwen2.5-14B-Instruct",
+                        memory_plan.Arch(4, 64, 128, 256, 4, 2))
+    real = gpu_check.paper_settings
+    monkeypatch.setattr(gpu_check, "paper_settings", lambda run: dict(real(run), row_tokens=256))
+    args = argparse.Namespace(shape="qwen2.5-14b", tiny=False, layers=2, device="cpu", iterations=0, row_tokens=0,
+                              rows_per_device=2, peak_tflops=None, out=str(tmp_path / "gc"))
+    result = gpu_check.run(args)
+    assert result["ok"] and result["iterations"] == 3 and result["architecture"]["num_hidden_layers"] == 2
+    assert not result["architecture"]["tie_word_embeddings"]
+    assert result["distinct_step_shapes"] == [(2, 256)]
+    assert result["memory"]["plan"]["step_allocated_gib"] > 0 and result["memory"]["measured"] is None
+    assert json.loads((tmp_path / "gc" / "gpu_check.json").read_text())["shape"] == "qwen2.5-14b"

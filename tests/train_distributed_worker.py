@@ -17,7 +17,7 @@ import torch  # noqa: E402
 from deductive.training import distributed  # noqa: E402
 from deductive.training.advantages import assign_advantages  # noqa: E402
 from deductive.settings import with_training_defaults  # noqa: E402
-from deductive.training.loop import make_optimizer, optimise  # noqa: E402
+from deductive.training.step import make_optimizer, optimise  # noqa: E402
 from deductive.training.tune_model import build_model, hf_to_tune, load_hf_state_dict  # noqa: E402
 from deductive.training.packing import pack  # noqa: E402
 from training_fixtures import synthetic_samples  # noqa: E402

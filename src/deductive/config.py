@@ -18,7 +18,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from deductive.pricing import PricingError, load_prices
@@ -59,7 +58,7 @@ def _subschema(schema: dict, path) -> dict:
     return node
 
 
-def _explain(error: jsonschema.ValidationError, schema: dict, source: str) -> str:
+def _explain(error, schema: dict, source: str) -> str:  # a jsonschema.ValidationError
     where = _path_text(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         node = _subschema(schema, error.absolute_path)
@@ -151,6 +150,8 @@ def validate_config(config: dict, source: str = "config") -> dict:
     if not isinstance(config, dict):
         raise ConfigError(f"{source}: the config must be a mapping, got {type(config).__name__}")
     schema = load_schema()
+    import jsonschema  # here, not at import: the GPU check reads the schema's defaults without it
+
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
     if errors:

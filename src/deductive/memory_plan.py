@@ -1,38 +1,65 @@
-"""Memory plan of a training run, per GPU, before anything starts (scripts/preflight.py).
+"""Memory plan of a training run, per GPU, before anything starts (scripts/preflight.py,
+`--plan NxGIB` for a node shape without its GPUs; gpu_check.py sets it beside a measurement).
 
-An estimate, not a measurement (nothing here has been checked on a GPU): bytes per GPU of one
-rank of an FSDP2 run over `gpus` GPUs, with bf16 (2-byte) parameters, while the optimiser step
-runs (the engine asleep or not):
+An estimate from the architecture and the settings, in two phases that never overlap on a GPU:
 
-- weights: sharded P*b/N, plus the unsharded working set FSDP gathers (two decoder layers:
-  the current one and the prefetched next one, and the embedding or output matrix, V*H).
-  With `memory.fsdp_cpu_offload` only the working set is on the GPU.
-- gradients: sharded P*b/N (offload: one layer's being reduced, the rest on the CPU).
-- optimiser: AdamW's two moments in the parameter dtype, 2*P*b/N (offload: on the CPU).
-- activations: T = rows_per_device_per_step * row_tokens tokens. With activation checkpointing
-  every layer keeps its input (T*H*b each) and one layer is recomputed at a time, whose working
-  set is T*(4H + 2*kv + 3I)*b (q/k/v/o, attention output, MLP gate/up/product); without it,
-  every layer keeps its working set. Flex attention never forms the T x T score matrix.
-- logits: at most T positions predict a completion token: bf16 logits T*V*b, plus one float32
-  chunk of `num_output_chunks` (its log-softmax and gradient: 2 * T*V*4/chunks).
-- vLLM: with `sleep_engine_while_training` (level 2) what a sleeping engine keeps (1 GiB);
-  otherwise `gpu_memory_utilization` of the GPU.
-- reserve: CUDA context, NCCL buffers and allocator fragmentation (3 GiB).
+**Optimiser step** (the engine asleep), bytes per GPU of one rank of an FSDP2 run over N GPUs,
+b bytes per parameter (`training.dtype`), T = rows_per_device_per_step x row_tokens tokens:
 
-A plan that exceeds the GPU's memory is refused with the setting to change for the largest part.
+- parameter, gradient and optimiser shards: P*b/N each for parameters and gradients and
+  2*P*b/N for AdamW's moments (in the parameter dtype); 0 on the GPU with
+  `memory.fsdp_cpu_offload` (they live in host memory).
+- root unit gathered: FSDP2 never reshards the root unit (embedding, final norm and an untied
+  output matrix) between forward and backward, so (V*H*(1 or 2) + H)*b stay gathered through
+  the step (with offload, plus the shard copied up to gather from).
+- layers gathered: the layer being computed and the one prefetched, 2 x layer parameters x b.
+- output gradient: the unsharded gradient of the output matrix (V*H*b) is formed when the
+  backward pass starts and reduce-scattered only with the root unit's, at its end; one layer's
+  unsharded gradient (layer parameters x b) waits for its reduce-scatter.
+- checkpointed inputs: with activation checkpointing each layer keeps its input, and the
+  decoder its final hidden states: (L + 1) x T*H*b; the normalised hidden states of the
+  completion positions for the output chunks, T*H*b.
+- recomputed layer: the one layer whose forward is recomputed during backward holds its saved
+  tensors and its gradients: per token, two float32 norm inputs and their gradients (4 x 4H),
+  q, K and V expanded to all heads (GQA), the attention output, the output projection and the
+  residual (6 x H*b), K/V before expansion (2 x kv*b), the MLP's gate, up, activation and
+  product (4 x I*b) and two MLP gradients (2 x I*b). Without activation checkpointing every
+  layer keeps this.
+- output chunk: each piece of T/`num_output_chunks` completion positions computes its own logits
+  (packing.packed_logprobs), recomputed in backward: bf16 logits, their float32 copy, the
+  exponentials of the log-sum-exp, the float32 gradient and its bf16 copy: c*V*(2b + 12) bytes
+  with c = ceil(T / chunks). Nothing of all T positions times V exists at once.
+- engine asleep: what a vLLM engine at sleep level 2 keeps on each GPU: its CUDA context,
+  CUDA-graph pool and NCCL buffers (`ENGINE_ASLEEP_GIB`).
+- reserve: the trainer's CUDA context, NCCL buffers and the caching allocator's fragmentation
+  (`RESERVE_GIB`).
+
+**Sampling** (the engine awake): the engine's share `gpu_memory_utilization` x GPU memory, its
+process's CUDA context beyond that share, and what the trainer keeps while it waits: its CUDA
+context and, without CPU offload, its parameter and optimiser shards (every rank empties its
+allocator cache before the engine wakes, training/loop.py).
+
+A run fits when both phases fit; otherwise it is refused with the setting to change for the
+largest part. `gpu_check.py` measures the step's peak on a GPU and records it beside
+`plan(...).step_allocated_gib` for the same shape; see results/gpu-check/ for what was measured.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 GiB = 2**30
 BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
-VLLM_ASLEEP_GIB = 1.0
-RESERVE_GIB = 3.0
+ENGINE_ASLEEP_GIB = 2.0      # vLLM sleep level 2: context, CUDA-graph pool, NCCL buffers
+RESERVE_GIB = 3.0            # trainer's CUDA context, NCCL buffers, allocator fragmentation
+CONTEXT_GIB = 0.6            # one CUDA context (a process that touches the GPU)
 PREFETCHED_LAYERS = 2
+VALID_TP = (1, 2, 4, 8)      # tensor-parallel sizes vLLM accepts for 40 heads / 8 KV heads
+# The original's stated minimum GPUs for a model's size (method.md section 1): (billions >=, GPUs)
+MINIMUM_GPUS_BY_SIZE = ((30.0, 4), (10.0, 2), (0.0, 1))
 
 
 @dataclass(frozen=True)
@@ -57,9 +84,13 @@ class Arch:
         return attention + 3 * H * self.intermediate + 2 * H
 
     @property
+    def root_params(self) -> int:
+        """Embedding, final norm and (untied) output matrix: FSDP2's root unit."""
+        return self.vocab * self.hidden * (1 if self.tied else 2) + self.hidden
+
+    @property
     def params(self) -> int:
-        embed = self.vocab * self.hidden
-        return self.layers * self.layer_params + self.hidden + embed * (1 if self.tied else 2)
+        return self.layers * self.layer_params + self.root_params
 
     @classmethod
     def from_hf_config(cls, cfg: dict) -> "Arch":
@@ -67,6 +98,14 @@ class Arch:
                    intermediate=cfg["intermediate_size"], vocab=cfg["vocab_size"],
                    heads=cfg["num_attention_heads"], kv_heads=cfg["num_key_value_heads"],
                    tied=bool(cfg.get("tie_word_embeddings", False)))
+
+    def hf_config(self) -> dict:
+        """A Qwen2 config.json of this shape (random-weight checks; rope and norm as Qwen2.5's)."""
+        return {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": self.hidden,
+                "intermediate_size": self.intermediate, "num_hidden_layers": self.layers,
+                "num_attention_heads": self.heads, "num_key_value_heads": self.kv_heads,
+                "vocab_size": self.vocab, "max_position_embeddings": 32768, "rms_norm_eps": 1e-6,
+                "rope_theta": 1000000.0, "tie_word_embeddings": self.tied, "torch_dtype": "bfloat16"}
 
 
 # Architectures of the paper profile's models (their config.json), so the plan needs no download.
@@ -82,31 +121,79 @@ class Plan:
     run: str
     gpus: int
     gpu_gib: float
-    parts: dict[str, float]  # GiB per GPU
-    cpu_gib: float           # GiB of host memory per node (offloaded state + rank 0's full copy)
+    step: dict[str, float]      # GiB per GPU at the optimiser step's peak (engine asleep)
+    sampling: dict[str, float]  # GiB per GPU while the engine samples
+    cpu_gib: float              # GiB of host memory per node (offloaded state + rank 0's full copy)
     fatal: str | None = None
 
     @property
+    def step_total(self) -> float:
+        return sum(self.step.values())
+
+    @property
+    def sampling_total(self) -> float:
+        return sum(self.sampling.values())
+
+    @property
     def total(self) -> float:
-        return sum(self.parts.values())
+        return max(self.step_total, self.sampling_total)
+
+    @property
+    def step_allocated_gib(self) -> float:
+        """The step's tensors alone (what torch.cuda.max_memory_allocated measures): the step
+        phase without the engine, contexts and allocator reserve."""
+        return sum(v for k, v in self.step.items() if k not in ("engine asleep", "reserve"))
 
     def lines(self) -> list[str]:
-        parts = ", ".join(f"{k} {v:.1f}" for k, v in self.parts.items())
-        out = [f"memory plan {self.run} (estimate, GiB per GPU of {self.gpu_gib:.0f}, {self.gpus} GPUs): "
-               f"{parts}; total {self.total:.1f}" + (" - does not fit" if self.fatal else " - fits"),
-               f"  host memory: about {self.cpu_gib:.0f} GiB per node (offloaded shards, rank 0's full copy)"]
-        return out
+        def fmt(parts):
+            return ", ".join(f"{k} {v:.1f}" for k, v in parts.items() if v)
+
+        verdict = " - does not fit" if self.fatal else " - fits"
+        return [f"memory plan {self.run} (estimate, GiB per GPU of {self.gpu_gib:.0f}, {self.gpus} GPUs){verdict}",
+                f"  optimiser step: {fmt(self.step)}; total {self.step_total:.1f}",
+                f"  sampling: {fmt(self.sampling)}; total {self.sampling_total:.1f}",
+                f"  host memory: about {self.cpu_gib:.0f} GiB per node (offloaded shards, rank 0's full copy)"]
 
 
 def settings_to_change(run: str) -> dict[str, str]:
-    offload = (f"turn on training.memory.fsdp_cpu_offload or add GPUs (training.runs.{run}.gpus_required)")
-    return {"weights": offload, "gradients": offload, "optimizer": offload,
-            "activations": "lower training.rows_per_device_per_step or training.row_tokens, or turn on "
-                           "training.memory.activation_checkpointing",
-            "logits": "raise training.num_output_chunks or lower training.rows_per_device_per_step",
-            "vllm": "turn on training.sleep_engine_while_training or lower "
-                    "training.sampling.engine.gpu_memory_utilization",
-            "reserve": "use GPUs with more memory"}
+    offload = f"turn on training.memory.fsdp_cpu_offload or add GPUs (training.runs.{run}.gpus_required)"
+    activations = ("lower training.rows_per_device_per_step or training.row_tokens, or turn on "
+                   "training.memory.activation_checkpointing")
+    return {"parameter shards": offload, "gradient shards": offload, "optimizer state": offload,
+            "root unit gathered": "use GPUs with more memory", "layers gathered": "use GPUs with more memory",
+            "output gradient": "use GPUs with more memory",
+            "checkpointed inputs": "lower training.rows_per_device_per_step or training.row_tokens",
+            "recomputed layer": activations,
+            "output chunk": "raise training.num_output_chunks or lower training.rows_per_device_per_step",
+            "engine": "lower training.sampling.engine.gpu_memory_utilization",
+            "engine awake during the step": "turn on training.sleep_engine_while_training or lower "
+                                            "training.sampling.engine.gpu_memory_utilization",
+            "trainer while sampling": offload}
+
+
+def step_parts(arch: Arch, *, gpus: int, row_tokens: int, rows: int, dtype: str = "bfloat16",
+               cpu_offload: bool = True, activation_checkpointing: bool = True,
+               output_chunks: int = 1) -> dict[str, float]:
+    """Bytes per GPU of the optimiser step's tensors (the module docstring's parts)."""
+    b = BYTES[dtype]
+    P, N = arch.params, max(1, gpus)
+    H, I, V, L, kv = arch.hidden, arch.intermediate, arch.vocab, arch.layers, arch.kv_dim
+    T = rows * row_tokens
+    shard = 0 if cpu_offload else 1
+    up_copy = 1.0 / N if cpu_offload else 0.0  # the shard copied to the GPU to gather from
+    recomputed = T * (4 * 4 * H + 6 * H * b + 2 * kv * b + 6 * I * b)
+    c = math.ceil(T / max(1, output_chunks))
+    return {
+        "parameter shards": shard * P * b / N,
+        "gradient shards": shard * P * b / N,
+        "optimizer state": shard * 2 * P * b / N,
+        "root unit gathered": arch.root_params * b * (1 + up_copy),
+        "layers gathered": PREFETCHED_LAYERS * arch.layer_params * b * (1 + up_copy),
+        "output gradient": (V * H + arch.layer_params) * b,
+        "checkpointed inputs": ((L + 2) * T * H * b) if activation_checkpointing else 2 * T * H * b,
+        "recomputed layer": recomputed if activation_checkpointing else L * recomputed,
+        "output chunk": c * V * (2 * b + 12),
+    }
 
 
 def plan(arch: Arch, *, run: str, gpus: int, gpu_gib: float, row_tokens: int, rows: int,
@@ -114,28 +201,29 @@ def plan(arch: Arch, *, run: str, gpus: int, gpu_gib: float, row_tokens: int, ro
          output_chunks: int = 1, sleep_engine: bool = True, vllm_utilization: float = 0.0) -> Plan:
     b = BYTES[dtype]
     P, N = arch.params, max(1, gpus)
-    H, I, V, L = arch.hidden, arch.intermediate, arch.vocab, arch.layers
-    working_weights = (PREFETCHED_LAYERS * arch.layer_params + V * H) * b
-    T = rows * row_tokens
-    layer_working = T * (4 * H + 2 * arch.kv_dim + 3 * I) * b
-    parts = {
-        "weights": working_weights + (0 if cpu_offload else P * b / N),
-        "gradients": arch.layer_params * b if cpu_offload else P * b / N,
-        "optimizer": 0 if cpu_offload else 2 * P * b / N,
-        "activations": (L * T * H * b + layer_working) if activation_checkpointing else L * layer_working,
-        "logits": T * V * b + 2 * T * V * 4 / max(1, output_chunks),
-        "vllm": VLLM_ASLEEP_GIB * GiB if sleep_engine else vllm_utilization * gpu_gib * GiB,
-        "reserve": RESERVE_GIB * GiB,
-    }
-    parts = {k: v / GiB for k, v in parts.items()}
+    step = {k: v / GiB for k, v in step_parts(arch, gpus=N, row_tokens=row_tokens, rows=rows, dtype=dtype,
+                                               cpu_offload=cpu_offload,
+                                               activation_checkpointing=activation_checkpointing,
+                                               output_chunks=output_chunks).items()}
+    if sleep_engine:
+        step["engine asleep"] = ENGINE_ASLEEP_GIB
+    else:
+        step["engine awake during the step"] = vllm_utilization * gpu_gib
+    step["reserve"] = RESERVE_GIB
+    kept = 0.0 if cpu_offload else 3 * P * b / N / GiB  # parameter and optimiser shards
+    sampling = {"engine": vllm_utilization * gpu_gib, "engine context": CONTEXT_GIB,
+                "trainer while sampling": CONTEXT_GIB + kept}
     cpu = (4 * P * b if cpu_offload else 0) + 2 * P * b  # params + grads + 2 moments; rank 0 gather + load
-    out = Plan(run=run, gpus=N, gpu_gib=gpu_gib, parts=parts, cpu_gib=cpu / GiB)
-    if out.total > gpu_gib:
-        change = settings_to_change(run)
-        worst = max((k for k in parts if parts[k] > 0), key=lambda k: parts[k] if k != "reserve" else -1)
-        out.fatal = (f"training run {run} needs about {out.total:.0f} GiB per GPU, more than the "
-                     f"{gpu_gib:.0f} GiB of each of its {N} GPUs (largest part: {worst} {parts[worst]:.0f} GiB): "
-                     f"{change[worst]}")
+    out = Plan(run=run, gpus=N, gpu_gib=gpu_gib, step=step, sampling=sampling, cpu_gib=cpu / GiB)
+    for phase, parts, total in (("optimiser step", step, out.step_total),
+                                ("sampling phase", sampling, out.sampling_total)):
+        if total > gpu_gib:
+            change = settings_to_change(run)
+            worst = max((k for k in parts if k in change), key=lambda k: parts[k])
+            out.fatal = (f"training run {run} needs about {total:.0f} GiB per GPU in its {phase}, more than "
+                         f"the {gpu_gib:.0f} GiB of each of its {N} GPUs (largest part: {worst} "
+                         f"{parts[worst]:.0f} GiB): {change[worst]}")
+            break
     return out
 
 
@@ -147,15 +235,18 @@ def arch_of(config: dict, model: str, models_dir: Path) -> Arch | None:
     return KNOWN.get(spec.get("repo_id") or spec.get("stands_for") or "")
 
 
+def minimum_gpus(arch: Arch) -> int:
+    return next(g for threshold, g in MINIMUM_GPUS_BY_SIZE if arch.params / 1e9 >= threshold)
+
+
 def run_plans(config: dict, gpu_gib: float, models_dir: Path) -> tuple[list[Plan], list[str]]:
     """A plan per training run of a hub model; lines for runs without a known architecture."""
-    from deductive.preflight import MINIMUM_GPUS_BY_SIZE
-    from deductive.training.loop import run_config
+    from deductive.settings import training_section
 
     plans, notes = [], []
     runs = (config.get("training") or {}).get("runs") or {}
     for name in sorted(runs):
-        cfg = run_config(config, name)
+        cfg = training_section(config, name)
         model = cfg.get("model", name)
         if config["models"].get(model, {}).get("source") != "hub":
             continue
@@ -164,14 +255,13 @@ def run_plans(config: dict, gpu_gib: float, models_dir: Path) -> tuple[list[Plan
             notes.append(f"memory plan {name}: architecture of {model} unknown (no {models_dir / model}"
                          "/config.json); not estimated")
             continue
-        mem = cfg.get("memory") or {}
-        gpus = int(cfg.get("gpus_required") or 0) or next(
-            g for threshold, g in MINIMUM_GPUS_BY_SIZE if arch.params / 1e9 >= threshold)
+        mem = cfg["memory"]
+        gpus = int(cfg.get("gpus_required") or 0) or minimum_gpus(arch)
         plans.append(plan(arch, run=name, gpus=gpus, gpu_gib=gpu_gib, row_tokens=int(cfg["row_tokens"]),
-                          rows=int(cfg["rows_per_device_per_step"]), dtype=cfg.get("dtype", "bfloat16"),
-                          cpu_offload=bool(mem.get("fsdp_cpu_offload")),
-                          activation_checkpointing=bool(mem.get("activation_checkpointing")),
-                          output_chunks=int(cfg.get("num_output_chunks") or 1),
-                          sleep_engine=bool(cfg.get("sleep_engine_while_training")),
+                          rows=int(cfg["rows_per_device_per_step"]), dtype=cfg["dtype"],
+                          cpu_offload=bool(mem["fsdp_cpu_offload"]),
+                          activation_checkpointing=bool(mem["activation_checkpointing"]),
+                          output_chunks=int(cfg["num_output_chunks"] or 1),
+                          sleep_engine=bool(cfg["sleep_engine_while_training"]),
                           vllm_utilization=float(cfg["sampling"]["engine"]["gpu_memory_utilization"])))
     return plans, notes

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deductive.config import REPO_ROOT
+from deductive.memory_plan import MINIMUM_GPUS_BY_SIZE
 
 GPU_MEMORY_CLASS_GIB = 75.0  # an "80 GB class" GPU reports about 79-80 GiB
-MINIMUM_GPUS_BY_SIZE = ((30.0, 4), (10.0, 2), (0.0, 1))  # (billions of parameters >=, GPUs)
 DEFAULT_KEEP_CHECKPOINTS = 2
 
 

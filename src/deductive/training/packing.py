@@ -147,10 +147,11 @@ def block_mask(doc_ids: torch.Tensor):
     return create_block_mask(mask_mod, R, None, L, L, device=doc_ids.device)
 
 
-def _chunk_logprobs(logits, tgt, entropy: bool, temperature: float = 1.0):
-    """log p(tgt) for rows of selected logits divided by `temperature` (the sampling
-    distribution); float32 only inside (recomputed in backward)."""
-    logits = logits.float()
+def _chunk_logprobs(output, hidden, tgt, entropy: bool, temperature: float = 1.0):
+    """log p(tgt) (and the entropy) at normalised hidden states `hidden` (N, D): the logits of
+    these N positions only, `output(hidden)`, divided by `temperature` (the sampling
+    distribution), in float32."""
+    logits = output(hidden).float()
     if temperature != 1.0:
         logits = logits / temperature
     lse = logits.logsumexp(-1)
@@ -167,11 +168,14 @@ def packed_logprobs(model: torch.nn.Module, rows: PackedRows, *, use_block_mask:
     """Per-position log-prob of each completion token under `model` ((R, L), 0 elsewhere).
 
     Only the positions that predict a completion token go through the output projection (the
-    prompt's other positions need no logits): the decoder's `unembed` is replaced for this call
-    by one that normalises and projects just those hidden states, inside the model's forward
-    (so FSDP has the output weights gathered). The float32 log-softmax runs in `chunks` pieces,
-    each recomputed in the backward pass, so float32 logits of all tokens never exist at once.
-    With `entropy`, also the entropy of the next-token distribution at those positions.
+    prompt's other positions need no logits). The decoder's `unembed` is replaced for this call
+    by one that normalises just those hidden states and turns them into log-probs in `chunks`
+    pieces, inside the model's forward (so FSDP has the output weights gathered). Each piece
+    computes its own logits from its own hidden states, under activation checkpointing when
+    `chunks` > 1: the logits of one piece exist at a time (bf16 and their float32 copy), in the
+    forward and again in the backward pass, and no logits or logit gradient of all positions is
+    ever formed (a split of full logits would give each piece's backward a zero gradient the
+    size of all logits). With `entropy`, also the entropy of the next-token distribution there.
     `temperature` divides the logits first, so the log-probs are those of the distribution the
     sampler drew from at that temperature (vLLM's processed log-probs).
     """
@@ -183,32 +187,35 @@ def packed_logprobs(model: torch.nn.Module, rows: PackedRows, *, use_block_mask:
     r_idx, t_idx = (rows.src_pos >= 0).nonzero(as_tuple=True)
     src = rows.src_pos[r_idx, t_idx]
     tgt = rows.tokens[r_idx, t_idx]
+    n_chunks = max(1, chunks)
 
-    def unembed(h):  # (R, L, D) -> (N, V) logits of the selected positions, model dtype
-        return model.output(model.norm(h[r_idx, src]))
+    def unembed(h):  # (R, L, D) -> log-probs (and entropies) of the selected positions, float32
+        hidden = model.norm(h[r_idx, src])
+        if hidden.shape[0] == 0:
+            # rows without completion tokens (padding rows of a rank): keep the graph connected
+            # so backward still runs and FSDP's gradient collectives match on every rank
+            lp, ent = _chunk_logprobs(model.output, hidden, tgt, entropy, temperature)
+            lp = lp + 0.0 * model.output(hidden).float().sum() + 0.0 * h.sum()
+            return lp, ent
+        lps, ents = [], []
+        for piece, piece_tgt in zip(hidden.tensor_split(n_chunks), tgt.tensor_split(n_chunks)):
+            if n_chunks > 1 and torch.is_grad_enabled():
+                lp, ent = checkpoint(_chunk_logprobs, model.output, piece, piece_tgt, entropy, temperature,
+                                     use_reentrant=False)
+            else:
+                lp, ent = _chunk_logprobs(model.output, piece, piece_tgt, entropy, temperature)
+            lps.append(lp)
+            ents.append(ent)
+        return torch.cat(lps), (torch.cat(ents) if entropy else None)
 
     model.unembed = unembed
     try:
-        logits = model(rows.tokens, mask=mask, input_pos=rows.input_pos)
+        lp, ent_values = model(rows.tokens, mask=mask, input_pos=rows.input_pos)
     finally:
         del model.unembed
-    lps, ents = [], []
-    for piece, piece_tgt in zip(logits.tensor_split(max(1, chunks)), tgt.tensor_split(max(1, chunks))):
-        if chunks > 1 and torch.is_grad_enabled():
-            lp, h = checkpoint(_chunk_logprobs, piece, piece_tgt, entropy, temperature,
-                               use_reentrant=False)
-        else:
-            lp, h = _chunk_logprobs(piece, piece_tgt, entropy, temperature)
-        lps.append(lp)
-        ents.append(h)
     out = torch.zeros(rows.tokens.shape, dtype=torch.float32, device=rows.tokens.device)
-    lp = torch.cat(lps) if lps else logits.new_zeros(0, dtype=torch.float32)
-    if lp.numel() == 0 and torch.is_grad_enabled():
-        # rows without completion tokens (padding rows of a rank): keep the graph connected so
-        # backward still runs and FSDP's gradient collectives match on every rank
-        lp = lp + 0.0 * logits.float().sum()
     logprobs = out.index_put((r_idx, t_idx), lp)
-    ent = torch.zeros_like(out).index_put((r_idx, t_idx), torch.cat(ents)) if entropy else None
+    ent = torch.zeros_like(out).index_put((r_idx, t_idx), ent_values) if entropy else None
     return logprobs, ent
 
 
