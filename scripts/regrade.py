@@ -4,8 +4,11 @@
     python scripts/regrade.py --config workflow/config/smoke.yaml --grader compat \
         --eval-root results/smoke/eval --out results/smoke/regrade-compat
 
-`--grader compat` reproduces the original's scoring. Output goes to --out/{eval,tables}; the
-evaluation results are never overwritten.
+`--grader compat` reproduces the original's scoring; `--grader fixed` regrades with the
+current grader (after a grader change). Output goes to --out/{eval,tables}: each regraded summary
+records `accuracy_before_regrade` and `samples_changed_by_regrade`, and
+<entry>/<split>.regrade-changes.jsonl lists those samples with both rewards. The evaluation
+results are never overwritten.
 """
 
 import argparse

@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import pytest
 
-from deductive.evaluation.chance import chance_reward, option_counts, split_chance_reward
+from deductive.evaluation.chance import answer_options, chance_reward, option_counts, split_chance_reward
 from deductive.grading import grade
 from deductive.puzzles.formats import Puzzle, load_puzzles
 from deductive.puzzles.generator import generate
@@ -43,7 +43,7 @@ def test_chance_agrees_with_random_answers_scored_by_the_real_grader():
         kinds = {q.letter: q.answer_type for q in parsed.questions}
         for _ in range(400):
             text = "\n".join(f"{letter}. {rng.choice(lists[kinds[letter]])}" for letter in sorted(p.solution))
-            total += grade(text, p.solution)
+            total += grade(text, p.solution, options=answer_options(p))
             n += 1
     exact = split_chance_reward(puzzles)
     assert 0.2 < exact < 0.6
@@ -66,7 +66,6 @@ def test_a_key_letter_without_its_question_is_refused():
 
 def test_answer_format_separates_format_from_deduction():
     """Complete blocks of listed options count as format; accuracy on them is compared to chance."""
-    from deductive.evaluation.chance import answer_options
     from deductive.evaluation.summary import answer_format
 
     p = _puzzle()
@@ -76,7 +75,7 @@ def test_answer_format_separates_format_from_deduction():
     garbage = "\n".join(f"{l}. Nobody" for l in sorted(p.solution))
     partial = f"A. {p.solution['A']}"
     texts = [right, wrong_listed, garbage, partial]
-    records = [{"puzzle_id": p.id, "text": t, "reward": grade(t, p.solution)} for t in texts]
+    records = [{"puzzle_id": p.id, "text": t, "reward": grade(t, p.solution, options=options)} for t in texts]
     out = answer_format(records, [p], "fixed")
     assert out["complete_answer_share"] == 0.5          # right and wrong_listed only
     assert out["accuracy_when_complete"] == 0.5         # 1.0 and 0.0
@@ -84,12 +83,13 @@ def test_answer_format_separates_format_from_deduction():
 
 
 def test_listed_share_reads_answers_like_the_grader():
-    from deductive.evaluation.chance import answer_options
     from deductive.grading import grade_details
 
     p = _puzzle()
     options = answer_options(p)
     text = f"**A.** {options['A'][0].upper()}\nB. The {options['B'][1]}.\nC. Attic"
-    details = grade_details(text, p.solution)
+    details = grade_details(text, p.solution, options=options)
     assert details.answered_share == pytest.approx(3 / 5)
-    assert details.listed_share(options) == pytest.approx(2 / 5)
+    assert details.listed_share() == pytest.approx(2 / 5)
+    hedged = f"A. {options['A'][0]} (or {options['A'][1]})\nB. The {options['B'][1]}."
+    assert grade_details(hedged, p.solution, options=options).listed_share() == pytest.approx(1 / 5)

@@ -199,7 +199,7 @@ def test_regrade_compat_gives_compat_scores_and_keeps_fixed_results(profile, mon
     puzzles = {pz.id: pz for pz in load_puzzles(PUBLISHED_VAL)}
     by_puzzle = {}
     for r in read_jsonl(p["samples"]):
-        by_puzzle.setdefault(r["puzzle_id"], []).append(grade(r["text"], puzzles[r["puzzle_id"]].solution, mode="compat"))
+        by_puzzle.setdefault(r["puzzle_id"], []).append(grade(r["text"], puzzles[r["puzzle_id"]].solution, mode="compat", options=None))
     expected = sum(sum(v) / len(v) for v in by_puzzle.values()) / len(by_puzzle)
     assert new["grader_mode"] == "compat" and new["accuracy"] == pytest.approx(expected)
     fixed = json.loads(fixed_bytes)

@@ -7,11 +7,15 @@ import time
 import pytest
 
 from conftest import PUBLISHED_VAL
+from deductive.evaluation.chance import answer_options
 from deductive.grading import grade, grade_details, normalize
 from deductive.puzzles.formats import load_puzzles
 
 KEY = {"A": "Miss Scarlet", "B": "Lead Pipe", "C": "Dining Room", "D": "11:30 PM",
        "E": "Revenge"}
+OPTIONS = {"A": ["Colonel Mustard", "Miss Scarlet", "Mrs. White"], "B": ["Knife", "Lead Pipe", "Rope"],
+           "C": ["Dining Room", "Hall", "Kitchen"], "D": ["11:00 PM", "11:30 PM", "12:00 AM"],
+           "E": ["Greed", "Revenge", "Fear"]}
 
 CLEAN = "A. Miss Scarlet\nB. Lead Pipe\nC. Dining Room\nD. 11:30 PM\nE. Revenge"
 
@@ -60,37 +64,69 @@ TABLE = [
 
 @pytest.mark.parametrize("name, completion, fixed, compat", TABLE, ids=[t[0] for t in TABLE])
 def test_grade_table(name, completion, fixed, compat):
-    assert grade(completion, KEY) == pytest.approx(fixed)
-    assert grade(completion, KEY, mode="compat") == pytest.approx(compat)
+    assert grade(completion, KEY, options=OPTIONS) == pytest.approx(fixed)
+    assert grade(completion, KEY, mode="compat", options=OPTIONS) == pytest.approx(compat)
 
 
 def test_compat_never_scores_time_answers():
     key = {"A": "11:30 PM"}
     for text in ["A. 11:30 PM", "A. 11:30PM", "**A.** 11:30 PM", "A: 11:30 PM", "A. 11:30 pm"]:
-        assert grade(text, key, mode="compat") == 0.0
-        assert grade(text, key) == 1.0
+        assert grade(text, key, mode="compat", options=None) == 0.0
+        assert grade(text, key, options=None) == 1.0
 
 
 def test_compat_matches_anywhere_case_sensitive_letter_and_greedy_run():
     key = {"A": "Knife"}
-    assert grade("the answer to A. Knife", key, mode="compat") == 1.0  # anywhere
-    assert grade("a. Knife", key, mode="compat") == 0.0  # letter is case-sensitive
-    assert grade("A.  Knife", key, mode="compat") == 1.0  # run keeps the space, then stripped
-    assert grade("A. Knife - obviously", key, mode="compat") == 0.0  # greedy run over '-'
-    assert grade("A. Knife, obviously", key, mode="compat") == 1.0  # ',' ends the run
-    assert grade("A. knife\nA. Rope", key, mode="compat") == 0.0  # last match wins
+    assert grade("the answer to A. Knife", key, mode="compat", options=None) == 1.0  # anywhere
+    assert grade("a. Knife", key, mode="compat", options=None) == 0.0  # letter is case-sensitive
+    assert grade("A.  Knife", key, mode="compat", options=None) == 1.0  # run keeps the space, then stripped
+    assert grade("A. Knife - obviously", key, mode="compat", options=None) == 0.0  # greedy run over '-'
+    assert grade("A. Knife, obviously", key, mode="compat", options=None) == 1.0  # ',' ends the run
+    assert grade("A. knife\nA. Rope", key, mode="compat", options=None) == 0.0  # last match wins
 
 
 def test_details_report_parsed_answers():
-    d = grade_details("A: miss scarlet\nC. Hall\n", KEY)
+    d = grade_details("A: miss scarlet\nC. Hall\n", KEY, options=OPTIONS)
     assert d.letters["A"].answer == "miss scarlet" and d.letters["A"].correct
     assert d.letters["B"].answer is None and not d.letters["B"].correct
     assert d.letters["C"].answer == "Hall" and not d.letters["C"].correct
     assert d.score == pytest.approx(0.2)
+    assert d.letters["C"].position == 1 and d.letters["B"].position is None
     assert d.to_dict()["letters"]["A"] == {"expected": "Miss Scarlet", "answer": "miss scarlet",
-                                          "correct": True}
+                                          "correct": True, "position": 1}
     with pytest.raises(ValueError, match="unknown grader mode"):
-        grade("", KEY, mode="strict")
+        grade("", KEY, mode="strict", options=OPTIONS)
+
+
+def test_details_of_hedged_lines_name_no_listed_option():
+    """A label naming an option stays part of the answer; a hedged line names no listed option
+    (so it counts neither as right nor towards a complete answer block)."""
+    text = ("A. Colonel Mustard: Miss Scarlet\nB. Lead Pipe (Rope)\nC. ROOM: Dining Room\n"
+            "D. Time: 11:30 PM\nE. Revenge (maybe)")
+    d = grade_details(text, KEY, options=OPTIONS)
+    read = {l: (g.answer, g.position, g.correct) for l, g in d.letters.items()}
+    assert read == {"A": ("Colonel Mustard: Miss Scarlet", None, False),
+                    "B": ("Lead Pipe (Rope)", None, False), "C": ("Dining Room", 0, True),
+                    "D": ("11:30 PM", 1, True), "E": ("Revenge (maybe)", None, False)}
+    assert d.score == pytest.approx(0.4) and d.listed_share() == pytest.approx(0.4)
+    assert d.answered_share == 1.0
+
+
+def test_without_lists_the_key_is_the_only_known_option():
+    """Synthetic prompts have no readable lists: hedge words and the key still count, but a
+    wrong option in a label cannot be recognised."""
+    assert grade("A. Hall (or maybe not)", {"A": "Hall"}, options=None) == 0.0
+    assert grade("A. Kitchen: Hall", {"A": "Hall"}, options=None) == 1.0
+    assert grade("A. Kitchen: Hall", {"A": "Hall"}, options={"A": ["Hall", "Kitchen"]}) == 0.0
+
+
+def test_the_options_are_always_passed_explicitly():
+    """Without the lists a wrong option in a label cannot be recognised, so no caller may forget
+    them: the argument has no default."""
+    with pytest.raises(TypeError, match="options"):
+        grade("A. Miss Scarlet", KEY)
+    with pytest.raises(TypeError, match="options"):
+        grade_details("A. Miss Scarlet", KEY, "fixed")
 
 
 def test_normalize_times_and_names():
@@ -112,7 +148,7 @@ def test_normalize_times_and_names():
 def test_huge_and_pathological_inputs_are_fast(text):
     for mode in ("fixed", "compat"):
         start = time.monotonic()
-        score = grade(text, KEY, mode=mode)
+        score = grade(text, KEY, mode=mode, options=OPTIONS)
         assert 0.0 <= score <= 1.0
         assert time.monotonic() - start < 5.0  # ~0.2 s measured; generous for busy CI
 
@@ -121,9 +157,9 @@ def test_odd_inputs_never_crash():
     for value in [None, b"A. Miss Scarlet", b"\xff\xfe\x00A. Miss Scarlet", "\x00" * 100,
                   "A.\tMiss Scarlet", "\ud800A. x", 12345]:
         for mode in ("fixed", "compat"):
-            assert 0.0 <= grade(value, KEY, mode=mode) <= 1.0
-    assert grade(b"A. Miss Scarlet", {"A": "Miss Scarlet"}) == 1.0
-    assert grade("A. x", {}) == 0.0
+            assert 0.0 <= grade(value, KEY, mode=mode, options=OPTIONS) <= 1.0
+    assert grade(b"A. Miss Scarlet", {"A": "Miss Scarlet"}, options=None) == 1.0
+    assert grade("A. x", {}, options=None) == 0.0
 
 
 def _answer_block(solution: dict) -> str:
@@ -133,8 +169,9 @@ def _answer_block(solution: dict) -> str:
 def test_every_published_key_scores_full_marks():
     for puzzle in load_puzzles(PUBLISHED_VAL):
         block = _answer_block(puzzle.solution)
-        assert grade(block, puzzle.solution) == 1.0, puzzle.id
-        details = grade_details(block, puzzle.solution, mode="compat")
+        options = answer_options(puzzle)
+        assert grade(block, puzzle.solution, options=options) == 1.0, puzzle.id
+        details = grade_details(block, puzzle.solution, mode="compat", options=options)
         for letter, answer in puzzle.solution.items():
             is_time = answer[:1].isdigit()
             assert details.letters[letter].correct is (not is_time), (puzzle.id, letter)

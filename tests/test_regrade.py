@@ -45,3 +45,37 @@ def test_unknown_entry_lists_the_known_ones(tmp_path):
                 "--out-dir", str(tmp_path / "out"), "--work-dir", str(tmp_path / "work"))
     assert done.returncode == 2 and done.stderr.startswith("error: no evaluation entry 'gpt-9'")
     assert "tiny-qwen2-base" in done.stderr and "o3-mini-medium" in done.stderr
+
+
+def test_regrade_grades_with_the_lists_and_lists_the_changed_samples(tmp_path, monkeypatch):
+    """Regrading a committed run hands the grader each puzzle's listed options, counts the
+    samples whose reward changed and writes them beside the summary (here a grader that scores
+    everything 0 changes every sample that had scored)."""
+    import gzip
+    import json
+
+    from deductive import grading
+    from deductive.evaluation.chance import answer_options
+    from deductive.evaluation.regrade import regrade_summary
+    from deductive.puzzles.formats import load_puzzles
+
+    profile = "learn-room"
+    summary = REPO_ROOT / "results" / profile / "eval" / "smollm2-135m-trained" / "test.summary.json"
+    puzzles = {p.id: p for p in load_puzzles(REPO_ROOT / "results" / profile / "puzzles" / "test.jsonl")}
+    seen = []
+
+    def zero(completion, solution, mode="fixed", *, options):
+        seen.append(options)
+        return 0.0
+
+    monkeypatch.setattr(grading, "grade", zero)
+    out = regrade_summary(load_config(profile), summary, "fixed", tmp_path / "eval")
+    with gzip.open(summary.with_name("test.samples.jsonl.gz"), "rt") as handle:
+        records = [json.loads(line) for line in handle]
+    assert seen == [answer_options(puzzles[r["puzzle_id"]]) for r in records]
+    scored = [r for r in records if r["reward"] != 0.0]
+    new = json.loads(out.read_text())
+    assert new["accuracy"] == 0.0 and new["samples_changed_by_regrade"] == len(scored) > 0
+    changes = [json.loads(line) for line in out.with_name("test.regrade-changes.jsonl").read_text().splitlines()]
+    assert len(changes) == len(scored)
+    assert {(c["reward_before"], c["reward_after"]) for c in changes} == {(1.0, 0.0)}

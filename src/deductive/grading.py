@@ -1,42 +1,50 @@
-"""Grading a completion against a puzzle's answer key (method.md section 5).
+"""Grading a completion against a puzzle's answer key.
 
-`grade(completion, solution, mode)` is the fraction of the key's letters answered correctly;
-`grade_details` gives the parsed answer and verdict per letter. For every letter the LAST
-answer in the completion counts.
+`grade(completion, solution, mode, options=...)` is the fraction of the key's letters answered
+correctly; `grade_details` gives, per letter, the answer read, the verdict and the position of
+the listed option it names. `options` maps each letter to the puzzle's listed options for that
+question (`deductive.evaluation.chance.options_if_parsable`); every caller passes it, None where
+the prompt has no readable lists (then the key is the only option the grader knows).
 
-mode="fixed" (this project's grader) reads ANSWER LINES: a line that, after optional leading
-markup (spaces, `>`, `#`, list bullets `-` `+` `*` `•`, emphasis `*` `_` and backticks),
-starts with an upper-case question letter written `A.`, `A:`, `A)`, `(A)` or `[A]` (emphasis
-may wrap the marker, as in `**A.**`), then a space or the end of the emphasis, then the answer
-to the end of the line. A markdown table row `| A | answer |` counts too. Letters inside a
-sentence do not start an answer; an answer line inside the reasoning does (the last one wins).
-The answer is cleaned before comparing: emphasis characters, backticks and surrounding quotes
-removed, a trailing parenthetical remark and trailing `.,;:!` dropped, a question echoed before
-the answer dropped (`A. Who murdered Mr. Boddy? Miss Scarlet`), a short label before a colon
-dropped (`A. Murderer: Miss Scarlet`), a leading "the" dropped,
-whitespace collapsed, case ignored; times compare as clock times (`11:30 PM`, `11:30 pm`,
-`11:30PM`, `11:30 p.m.` and `9:00 PM` vs `09:00 PM` are equal). Lines that only echo a question
-(ending in `?`) or the answer template (`A. SUSPECT`, `ROOM`, ...) are not answers.
+mode="fixed" (this project's grader) reads ANSWER LINES: after optional markup (spaces, `>`,
+`#`, bullets `-` `+` `*` `•`, emphasis, backticks) a capital question letter written `A.`, `A:`,
+`A)`, `(A)` or `[A]` (emphasis may wrap it: `**A.**`), then the answer to the end of the line;
+a table row `| A | answer |` too. The last answer line of a letter counts, and only that line:
+text on other lines never adds or removes a name. Lines that only echo a question (ending in
+`?`) or the template (`A. ROOM`) are not answers. A line scores when both hold:
+- its answer equals the key after cleaning: emphasis, quotes, a trailing parenthetical, trailing
+  `.,;:!`, a question echoed before it and a leading "the" dropped, and a label before a colon
+  dropped when the label names no option (`A. ROOM: Hall`, `A. Murderer: Miss Scarlet`); case
+  and spacing ignored; clock times compared as times (`11:30pm` = `11:30 P.M.`);
+- the whole line names exactly one of the question's options (whole words, case ignored) and no
+  hedge word (HEDGE_WORDS: "or", "maybe", "not", ...).
+So `A. Kitchen: Hall`, `A. Kitchen or Lounge: Hall`, `A. Hall (or maybe the Kitchen)` and
+`A. Not the Kitchen, the Hall` score 0 for the key "Hall".
 
-mode="compat" reproduces the original's scoring exactly: for each letter L, the non-overlapping
-left-to-right matches, anywhere in the text, of `L. ` (case-sensitive letter, period, one space)
-followed by a maximal run of ASCII letters, spaces, periods, colons and hyphens; the last
-match's run, stripped and lower-cased, must equal the lower-cased key. Times never match (no
-digits) and `**A.** X` fails, as in the original.
+mode="compat" reproduces the original's grader exactly, flaws included (options are ignored):
+for each letter L, the non-overlapping left-to-right matches, anywhere in the text, of `L. `
+(case-sensitive letter, period, one space) followed by a maximal run of ASCII letters, spaces,
+periods, colons and hyphens; the last match's run, stripped and lower-cased, must equal the
+lower-cased key. Times never match (no digits), `**A.** X` fails, and hedges the run stops
+before (`A. Hall (or Kitchen)`) score, as in the original.
 
-Both modes run in time linear in the completion's length (no nested quantifiers) and accept any
-string; a non-string completion is read as text (bytes decoded with replacement, None as "").
+Both modes run in time linear in the completion's length and accept any string; a non-string
+completion is read as text (bytes decoded with replacement, None as "").
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Mapping, Sequence
 
 MODES = ("fixed", "compat")
 DEFAULT_MODE = "fixed"  # the one place the default grader is named
 MAX_ANSWER = 1000
 PLACEHOLDERS = frozenset({"SUSPECT", "WEAPON", "ROOM", "TIME", "MOTIVE", "ANSWER"})
+HEDGE_WORDS = frozenset({"or", "nor", "either", "neither", "maybe", "perhaps", "possibly",
+                         "probably", "likely", "unlikely", "not", "unsure", "uncertain", "guess"})
 
 # fixed mode ------------------------------------------------------------------------------
 _ANSWER_LINE = re.compile(
@@ -48,8 +56,10 @@ _ANSWER_LINE = re.compile(
 _TABLE_ROW = re.compile(
     r"^[ \t]*\|[ \t*_]*([A-Z])[.:)]?[ \t*_]*\|([^|\n]*)\|", re.MULTILINE)
 _TIME = re.compile(r"(\d{1,2})[:.](\d{2})[ \t]*([aApP])\.?[ \t]*[mM]\.?")
+_TIME_IN_TEXT = re.compile(r"(?<!\d)" + _TIME.pattern)
 _SPACES = re.compile(r"\s+")
-_LABEL = re.compile(r"[ \t]*[A-Za-z][A-Za-z' ]{0,40}:[ \t]+(\S.*)")
+_LABEL = re.compile(r"[ \t]*([A-Za-z][A-Za-z' ]{0,40}):[ \t]+(\S.*)")
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 def _as_text(completion) -> str:
@@ -62,58 +72,90 @@ def _as_text(completion) -> str:
     return str(completion)
 
 
+def _strip_emphasis(text: str) -> str:
+    for char in "*_`":
+        text = text.replace(char, "")
+    return text
+
+
+def _clock(time: re.Match) -> str:
+    return f"{int(time[1]):02d}:{int(time[2]):02d} {time[3].upper()}M"
+
+
 def normalize(answer: str) -> str:
     """Canonical form of one answer for comparison (both the key's and the completion's).
     Answers longer than MAX_ANSWER characters are cut there (no name is nearly that long)."""
-    text = str(answer)[:MAX_ANSWER]
-    for char in "*_`":
-        text = text.replace(char, "")
-    text = _SPACES.sub(" ", text).strip()
+    text = _SPACES.sub(" ", _strip_emphasis(str(answer)[:MAX_ANSWER])).strip()
     for _ in range(3):  # bounded: "Library (room). " and the like
         if text.endswith(")") and "(" in text:  # a trailing parenthetical remark
             text = text[:text.rindex("(")]
         text = text.strip(" \t\"'“”‘’").rstrip(".,;:!").strip()
     time = _TIME.fullmatch(text)
     if time:
-        hour, minute, half = int(time[1]), int(time[2]), time[3].upper()
-        return f"{hour:02d}:{minute:02d} {half}M"
+        return _clock(time)
     text = text.casefold()
     if text.startswith("the "):
         text = text[4:].strip()
     return text
 
 
-def _clean_fixed(raw: str) -> str | None:
-    """The answer on an answer line, or None when the line is not an answer."""
-    text = raw.strip()[:MAX_ANSWER]
+def _searchable(text: str) -> str:
+    """`text` as options are looked for in it: emphasis removed, spacing collapsed, clock times
+    written one way, case ignored."""
+    text = _SPACES.sub(" ", _strip_emphasis(str(text)[:MAX_ANSWER]))
+    return _TIME_IN_TEXT.sub(_clock, text).casefold().strip()
+
+
+@lru_cache(maxsize=1024)
+def _options_pattern(forms: tuple[str, ...]) -> re.Pattern:
+    """Whole-word matcher of the options' searchable forms, longest first ("Great Hall" is one
+    option, not "Hall")."""
+    alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+def _answer_part(line: str) -> str | None:
+    """The answer of an answer line (a question echoed before it dropped), or None when the line
+    is not an answer (empty, a question, the template)."""
+    text = line.strip()
     if "?" in text:
         text = text[text.rindex("?") + 1:].strip(" \t-–—:")
     bare = text.strip(" \t*_`")
     if not bare or bare in PLACEHOLDERS:
         return None
-    label = _LABEL.match(text.replace("*", "").replace("_", "").replace("`", ""))
-    if label:  # "Murderer: Miss Scarlet"
-        return label.group(1)
     return text
 
 
-def _fixed_answers(text: str, letters) -> dict[str, str]:
-    """Letter -> the last answer given for it (by position in the text)."""
+def _answer_lines(text: str, letters) -> dict[str, str]:
+    """Letter -> its last answer line (the text after the letter, cut at MAX_ANSWER)."""
     wanted = set(letters)
     found: dict[str, tuple[int, str]] = {}
-    for match in _ANSWER_LINE.finditer(text):
-        letter = match.group(1) or match.group(2) or match.group(3)
-        if letter in wanted:
-            answer = _clean_fixed(match.group(4))
-            if answer is not None:
-                found[letter] = max(found.get(letter, (-1, "")), (match.start(), answer))
-    for match in _TABLE_ROW.finditer(text):
-        letter = match.group(1)
-        if letter in wanted:
-            answer = _clean_fixed(match.group(2))
-            if answer is not None:
-                found[letter] = max(found.get(letter, (-1, "")), (match.start(), answer))
-    return {letter: answer for letter, (_, answer) in found.items()}
+    matches = [(m.start(), m.group(1) or m.group(2) or m.group(3), m.group(4))
+               for m in _ANSWER_LINE.finditer(text)]
+    matches += [(m.start(), m.group(1), m.group(2)) for m in _TABLE_ROW.finditer(text)]
+    for start, letter, line in matches:
+        line = line[:MAX_ANSWER]
+        if letter in wanted and _answer_part(line) is not None:
+            found[letter] = max(found.get(letter, (-1, "")), (start, line))
+    return {letter: line for letter, (_, line) in found.items()}
+
+
+def _read_line(line: str, key: str, options: Sequence[str]) -> tuple[str, bool, bool]:
+    """(the answer the line gives, whether it is the key, whether it hedges) for one answer
+    line of a question whose listed options are `options` (the key counts as one)."""
+    forms = {_searchable(option) for option in (*options, key)} - {""}
+    pattern = _options_pattern(tuple(sorted(forms)))
+    answer = _answer_part(line) or ""
+    label = _LABEL.match(_strip_emphasis(answer))
+    if label and not pattern.search(_searchable(label.group(1))):  # "ROOM: Hall", not "Kitchen: Hall"
+        answer = label.group(2)
+    searchable = _searchable(line)
+    named = {match.group(0) for match in pattern.finditer(searchable)}
+    words = set(_WORD.findall(pattern.sub(" ", searchable)))
+    hedged = len(named) > 1 or bool(words & HEDGE_WORDS)
+    correct = (not hedged and named == {_searchable(key)}
+               and normalize(answer) == normalize(key))
+    return answer, correct, hedged
 
 
 # compat mode -----------------------------------------------------------------------------
@@ -147,6 +189,9 @@ class LetterGrade:
     expected: str
     answer: str | None  # the answer read from the completion (None: none given)
     correct: bool
+    # 0-based position in the question's list of the one option the answer names; None when it
+    # names none, hedges (fixed mode) or no list was given
+    position: int | None = None
 
 
 @dataclass
@@ -163,44 +208,54 @@ class GradeDetails:
             return 0.0
         return sum(v.answer is not None for v in self.letters.values()) / len(self.letters)
 
-    def listed_share(self, options: dict[str, list[str]]) -> float:
-        """Share of the letters answered with one of the puzzle's listed options for that
-        question (right or wrong, compared like answers are). 1.0 means a complete answer block:
-        a random pick from the lists scores chance on it, so accuracy above chance on complete
-        blocks is deduction, not format."""
+    def listed_share(self) -> float:
+        """Share of the letters answered with exactly one of the puzzle's listed options for
+        that question (right or wrong). 1.0 means a complete answer block: a random pick from
+        the lists scores chance on it, so accuracy above chance on complete blocks is
+        deduction, not format. 0.0 when no lists were given to the grader."""
         if not self.letters:
             return 0.0
-        hits = sum(listed_position(grade.answer, options.get(letter, ())) is not None
-                   for letter, grade in self.letters.items())
-        return hits / len(self.letters)
+        return sum(v.position is not None for v in self.letters.values()) / len(self.letters)
 
     def to_dict(self) -> dict:
         return {"mode": self.mode, "score": self.score,
-                "letters": {k: {"expected": v.expected, "answer": v.answer, "correct": v.correct}
+                "letters": {k: {"expected": v.expected, "answer": v.answer, "correct": v.correct,
+                                "position": v.position}
                             for k, v in self.letters.items()}}
 
 
-def grade_details(completion, solution: dict, mode: str = DEFAULT_MODE) -> GradeDetails:
+def grade_details(completion, solution: dict, mode: str = DEFAULT_MODE, *,
+                  options: Mapping[str, Sequence[str]] | None) -> GradeDetails:
+    """Per-letter grading; `options`: letter -> the puzzle's listed options for that question
+    (None where the prompt has none readable)."""
     if mode not in MODES:
         raise ValueError(f"unknown grader mode {mode!r}; expected one of {', '.join(MODES)}")
     text = _as_text(completion)
     letters = sorted(str(k) for k in solution)
     expected = {str(k): str(v) for k, v in solution.items()}
+    lists = {l: list((options or {}).get(l) or ()) for l in letters}
+    answers: dict[str, str] = {}
+    correct = dict.fromkeys(letters, False)
+    hedged = dict.fromkeys(letters, False)
     if mode == "fixed":
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-        answers = _fixed_answers(text, letters)
-        correct = {l: l in answers and normalize(answers[l]) == normalize(expected[l])
-                   for l in letters}
+        for letter, line in _answer_lines(text, letters).items():
+            answers[letter], correct[letter], hedged[letter] = _read_line(line, expected[letter], lists[letter])
     else:
         answers = _compat_answers(text, letters)
         correct = {l: l in answers and answers[l].strip().lower() == expected[l].lower()
                    for l in letters}
-    shown = {l: a if len(a) <= MAX_ANSWER else a[:MAX_ANSWER] + "..." for l, a in answers.items()}
-    details = {l: LetterGrade(expected[l], shown.get(l), correct[l]) for l in letters}
+    details = {}
+    for l in letters:
+        answer = answers.get(l)
+        shown = answer if answer is None or len(answer) <= MAX_ANSWER else answer[:MAX_ANSWER] + "..."
+        position = None if hedged[l] else listed_position(answer, lists[l])
+        details[l] = LetterGrade(expected[l], shown, correct[l], position)
     score = sum(correct.values()) / len(letters) if letters else 0.0
     return GradeDetails(mode, score, details)
 
 
-def grade(completion, solution: dict, mode: str = DEFAULT_MODE) -> float:
+def grade(completion, solution: dict, mode: str = DEFAULT_MODE, *,
+          options: Mapping[str, Sequence[str]] | None) -> float:
     """Fraction of the solution's letters answered correctly (the last answer per letter)."""
-    return grade_details(completion, solution, mode).score
+    return grade_details(completion, solution, mode, options=options).score

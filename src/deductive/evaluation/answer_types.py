@@ -22,7 +22,7 @@ from collections import defaultdict
 from typing import Iterable, Mapping
 
 from deductive.evaluation.chance import question_layout
-from deductive.grading import grade_details, listed_position, normalize
+from deductive.grading import grade_details, normalize
 from deductive.puzzles.formats import Puzzle
 from deductive.verify.verify import parse_prompt
 
@@ -72,7 +72,7 @@ def answer_type_breakdown(samples: Iterable[Mapping], puzzles: Mapping[str, Puzz
             named[pid] = first_named_in_clues(puzzle, layouts[pid][1])
         types, options = layouts[pid]
         first_named = named[pid]
-        details = grade_details(sample["text"], puzzle.solution, mode)
+        details = grade_details(sample["text"], puzzle.solution, mode, options=options)
         for letter, grade in details.letters.items():
             t = tally[types[letter]]
             chance = 1.0 / len(options[letter])
@@ -81,7 +81,7 @@ def answer_type_breakdown(samples: Iterable[Mapping], puzzles: Mapping[str, Puzz
             t["chance"] += chance
             copied = first_named[letter]
             t["copy_correct"] += chance if copied is None else float(normalize(copied) == normalize(puzzle.solution[letter]))
-            position = listed_position(grade.answer, options[letter])
+            position = grade.position
             if position is not None:
                 t["listed"] += 1
                 t["listed_correct"] += bool(grade.correct)

@@ -1,6 +1,8 @@
 """Regrade stored completions without sampling: recompute every reward with another grader
-mode (e.g. `compat`, the original's scoring) and rebuild summaries and tables in a separate
-output folder. The fixed-grader results under results/<profile>/eval/ are never touched.
+mode (e.g. `compat`, the original's scoring) or a changed grader, and rebuild summaries and
+tables in a separate output folder. Each regraded summary counts the samples whose reward
+changed (`samples_changed_by_regrade`), and `<split>.regrade-changes.jsonl` beside it lists them
+with both rewards. The results under results/<profile>/eval/ are never touched.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from deductive.config import REPO_ROOT
 from deductive.evaluation.published import load_published
 from deductive.evaluation.summary import summarize
 from deductive.evaluation.tables import write_tables
-from deductive.io import atomic_write_json, read_jsonl
+from deductive.evaluation.chance import options_if_parsable
+from deductive.io import atomic_write_json, read_jsonl, write_jsonl
 from deductive.pricing import HardwarePrice, TokenPrice
 from deductive.provenance import provenance, repo_relative
 from deductive.io import file_sha256
@@ -38,11 +41,17 @@ def regrade_summary(config: dict, summary_path: Path, mode: str, out_eval: Path)
         raise RegradeError(f"{split_info['path']}: missing or changed since {summary_path.name} was made "
                            f"(sha256 differs); regrade needs the same puzzles")
     puzzles = load_puzzles(split_file)[: split_info["n_puzzles"]]
-    solutions = {p.id: p.solution for p in puzzles}
-    records = []
+    by_id = {p.id: p for p in puzzles}
+    options = {p.id: options_if_parsable(p) for p in puzzles}
+    records, changes = [], []
     for record in read_jsonl(samples_path):
-        reward = float(grade(record["text"], solutions[record["puzzle_id"]], mode=mode))
+        pid = record["puzzle_id"]
+        reward = float(grade(record["text"], by_id[pid].solution, mode=mode, options=options[pid]))
         records.append({**record, "reward": reward, "grader_mode": mode})
+        if reward != float(record["reward"]):
+            changes.append({"puzzle_id": pid, "sample_index": record["sample_index"],
+                            "reward_before": float(record["reward"]), "reward_after": reward,
+                            "text": record["text"]})
     throughput = hardware = None
     if old.get("throughput"):
         t = old["throughput"]
@@ -61,9 +70,11 @@ def regrade_summary(config: dict, summary_path: Path, mode: str, out_eval: Path)
                     sampling=old["sampling"], grader_mode=mode, provenance=prov, throughput=throughput,
                     hardware_price=hardware,
                     extra={"published_key": old.get("published_key"), "stand_in": old.get("stand_in", False),
-                           "accuracy_before_regrade": old["accuracy"]})
+                           "accuracy_before_regrade": old["accuracy"],
+                           "samples_changed_by_regrade": len(changes)})
     out = out_eval / old["entry"] / summary_path.name
     atomic_write_json(out, new)
+    write_jsonl(out.with_name(out.name.replace(".summary.json", ".regrade-changes.jsonl")), changes)
     return out
 
 

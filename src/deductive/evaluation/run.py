@@ -21,6 +21,7 @@ from pathlib import Path
 from deductive.config import REPO_ROOT, derive_seed
 from deductive.evaluation import entries as entries_mod
 from deductive.evaluation import partials
+from deductive.evaluation.chance import options_if_parsable
 from deductive.evaluation.entries import Entry
 from deductive.evaluation.summary import summarize
 from deductive.io import JsonlAppender, atomic_write_json, iter_jsonl, read_jsonl, write_jsonl
@@ -249,7 +250,9 @@ def skip_entry(config: dict, entry: Entry, splits: list[str], reason: str, layou
     return {split: "skipped" for split in splits}
 
 
-def _api_record(puzzle, index: int, entry: Entry, result: dict, params: dict, grader_mode: str) -> dict:
+def _api_record(puzzle, index: int, entry: Entry, result: dict, params: dict, grader_mode: str,
+                options: dict | None) -> dict:
+    """One sample record of an API answer; `options` are the puzzle's listed options per letter."""
     from deductive.grading import grade
 
     usage = result.get("usage") or {}
@@ -258,7 +261,7 @@ def _api_record(puzzle, index: int, entry: Entry, result: dict, params: dict, gr
         "puzzle_id": puzzle.id, "sample_index": index, "model": entry.model,
         "prompt_token_ids": None, "completion_token_ids": None, "logprobs": None,
         "text": text, "finish_reason": result.get("finish_reason") or "stop", "abort_reason": None,
-        "reward": float(grade(text, puzzle.solution, mode=grader_mode)),
+        "reward": float(grade(text, puzzle.solution, mode=grader_mode, options=options)),
         "prompt_tokens": int(usage.get("prompt_tokens", 0)),
         "completion_tokens": int(usage.get("completion_tokens", 0)),
         "sampling": {**params, "sample_index": index}, "grader_mode": grader_mode,
@@ -299,6 +302,7 @@ def _api_split(config: dict, entry: Entry, split: str, layout: Layout, complete,
     if p["partial"].exists():
         done = {(r["puzzle_id"], r["sample_index"]) for r in iter_jsonl(p["partial"])}
     todo = [(pz, i) for pz in puzzles for i in range(k) if (pz.id, i) not in done]
+    options = {pz.id: options_if_parsable(pz) for pz, _ in todo}
     progress = Progress(total=len(puzzles) * k, label=f"{entry.name}/{split}", unit="samples", already_done=len(done))
     started = time.monotonic()
     workers = int(entry.api.get("max_concurrency", 8))
@@ -319,7 +323,7 @@ def _api_split(config: dict, entry: Entry, split: str, layout: Layout, complete,
                         for other in futures:
                             other.cancel()
                     continue
-                appender.write(_api_record(pz, i, entry, result, sent, ev.grader_mode))
+                appender.write(_api_record(pz, i, entry, result, sent, ev.grader_mode, options[pz.id]))
                 fresh += not result.get("cached", False)
                 progress.advance()
         except BaseException:

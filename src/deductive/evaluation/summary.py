@@ -124,12 +124,13 @@ def answer_format(records: Sequence[dict], puzzles: Sequence[Puzzle], grader_mod
     answered at all. None where a prompt is not readable (synthetic test puzzles)."""
     by_id = {p.id: p for p in puzzles}
     options = {p.id: options_if_parsable(p) for p in puzzles}
-    details = [grade_details(r.get("text") or "", by_id[r["puzzle_id"]].solution, grader_mode) for r in records]
+    details = [grade_details(r.get("text") or "", by_id[r["puzzle_id"]].solution, grader_mode,
+                             options=options[r["puzzle_id"]]) for r in records]
     answered = [d.answered_share for d in details]
     out = {"answered_share": sum(answered) / len(answered) if answered else None,
            "complete_answer_share": None, "accuracy_when_complete": None}
     if records and all(options[r["puzzle_id"]] is not None for r in records):
-        complete = [d.listed_share(options[r["puzzle_id"]]) >= 1.0 for r, d in zip(records, details)]
+        complete = [d.listed_share() >= 1.0 for d in details]
         rewards = [float(r["reward"]) for r, c in zip(records, complete) if c]
         out["complete_answer_share"] = sum(complete) / len(complete)
         out["accuracy_when_complete"] = sum(rewards) / len(rewards) if rewards else None

@@ -377,7 +377,7 @@ class Sampler:
         records = []
         for (puzzle, index), seed, out in zip(pairs, seeds, outputs):
             text = self.tokenizer.decode(out["completion_token_ids"], skip_special_tokens=True)
-            graded = grade_details(text, puzzle.solution, mode=grader_mode)
+            graded = grade_details(text, puzzle.solution, mode=grader_mode, options=options[puzzle.id])
             records.append({
                 "puzzle_id": puzzle.id, "sample_index": index, "model": self.model_name,
                 "prompt_token_ids": out["prompt_token_ids"],
@@ -385,8 +385,7 @@ class Sampler:
                 "text": text, "finish_reason": out["finish_reason"], "abort_reason": out["abort_reason"],
                 "reward": float(graded.score),
                 "answered": graded.answered_share,
-                "listed": (graded.listed_share(options[puzzle.id]) if options[puzzle.id] is not None
-                           else None),
+                "listed": graded.listed_share() if options[puzzle.id] is not None else None,
                 "prompt_tokens": len(out["prompt_token_ids"]),
                 "completion_tokens": len(out["completion_token_ids"]),
                 "sampling": self.recorded_sampling(sampling, seed), "grader_mode": grader_mode,
