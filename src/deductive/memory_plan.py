@@ -1,10 +1,14 @@
 """Memory plan of a training run, per GPU, before anything starts (scripts/preflight.py,
 `--plan NxGIB` for a node shape without its GPUs; gpu_check.py sets it beside a measurement).
 
-An estimate from the architecture and the settings, in two phases that never overlap on a GPU:
+An estimate from the architecture and the settings, in two phases that never overlap on a GPU.
+Calibrated against `make gpu-check` on one H200 (results/gpu-check/: the 14B and 32B layer and
+vocabulary shapes at 2-8 layers and the 1.5B shape): the step's tensors came out 2-7% below
+this plan in all five measurements.
 
 **Optimiser step** (the engine asleep), bytes per GPU of one rank of an FSDP2 run over N GPUs,
-b bytes per parameter (`training.dtype`), T = rows_per_device_per_step x row_tokens tokens:
+b bytes per parameter (`training.dtype`), T = rows_per_device_per_step x row_tokens tokens.
+Held through the whole step:
 
 - parameter, gradient and optimiser shards: P*b/N each for parameters and gradients and
   2*P*b/N for AdamW's moments (in the parameter dtype); 0 on the GPU with
@@ -12,36 +16,44 @@ b bytes per parameter (`training.dtype`), T = rows_per_device_per_step x row_tok
 - root unit gathered: FSDP2 never reshards the root unit (embedding, final norm and an untied
   output matrix) between forward and backward, so (V*H*(1 or 2) + H)*b stay gathered through
   the step (with offload, plus the shard copied up to gather from).
-- layers gathered: the layer being computed and the one prefetched, 2 x layer parameters x b.
-- output gradient: the unsharded gradient of the output matrix (V*H*b) is formed when the
-  backward pass starts and reduce-scattered only with the root unit's, at its end; one layer's
-  unsharded gradient (layer parameters x b) waits for its reduce-scatter.
-- checkpointed inputs: with activation checkpointing each layer keeps its input, and the
-  decoder its final hidden states: (L + 1) x T*H*b; the normalised hidden states of the
-  completion positions for the output chunks, T*H*b.
-- recomputed layer: the one layer whose forward is recomputed during backward holds its saved
-  tensors and its gradients: per token, two float32 norm inputs and their gradients (4 x 4H),
-  q, K and V expanded to all heads (GQA), the attention output, the output projection and the
-  residual (6 x H*b), K/V before expansion (2 x kv*b), the MLP's gate, up, activation and
-  product (4 x I*b) and two MLP gradients (2 x I*b). Without activation checkpointing every
-  layer keeps this.
-- output chunk: each piece of T/`num_output_chunks` completion positions computes its own logits
-  (packing.packed_logprobs), recomputed in backward: bf16 logits, their float32 copy, the
-  exponentials of the log-sum-exp, the float32 gradient and its bf16 copy: c*V*(2b + 12) bytes
-  with c = ceil(T / chunks). Nothing of all T positions times V exists at once.
-- engine asleep: what a vLLM engine at sleep level 2 keeps on each GPU: its CUDA context,
-  CUDA-graph pool and NCCL buffers (`ENGINE_ASLEEP_GIB`).
-- reserve: the trainer's CUDA context, NCCL buffers and the caching allocator's fragmentation
-  (`RESERVE_GIB`).
+- output gradient: the unsharded gradient of the output matrix, V*H*b, is formed when the
+  backward pass starts and reduce-scattered with the root unit's, at its end.
+- checkpointed inputs: with activation checkpointing each layer keeps its input, the decoder
+  its final hidden states and the output its normalised completion positions: (L + 2) x T*H*b
+  (measured: 0.31 GiB per layer at T = 32768, H = 5120, exactly T*H*b).
 
-**Sampling** (the engine awake): the engine's share `gpu_memory_utilization` x GPU memory, its
-process's CUDA context beyond that share, and what the trainer keeps while it waits: its CUDA
-context and, without CPU offload, its parameter and optimiser shards (every rank empties its
-allocator cache before the engine wakes, training/loop.py).
+Then the larger of two working sets (they come one after the other in the backward pass):
+
+- layer recompute: the layer being recomputed and the one prefetched, gathered (2 x layer
+  parameters x b, plus their shards copied up with offload), one layer's unsharded gradient,
+  and the recomputed layer's tensors: per token two float32 norm inputs and their gradients
+  (4 x 4H bytes), q, K and V expanded to all heads (GQA), the attention output, the output
+  projection and the residual (6 x H*b), K/V before expansion (2 x kv*b) and three MLP-wide
+  tensors (3 x I*b; the measurement gives 2.5). Without activation checkpointing every layer
+  keeps its tensors.
+- output chunk: each piece of ceil(T / `num_output_chunks`) = c completion positions computes
+  its own logits (packing.packed_logprobs), recomputed in backward: bf16 logits, their float32
+  copy, the log-sum-exp's exponentials, the float32 gradient and its bf16 copy, c*V*(2b + 12)
+  bytes, beside one gathered layer. No tensor of all T positions times V exists. (An upper
+  bound: on the measured shapes this phase was never the peak.)
+
+And beside the tensors:
+
+- allocator: the caching allocator's reserve beyond its tensors: `ALLOCATOR_OVERHEAD` of them
+  with `expandable_segments:True`, which the launcher sets (measured 0.32 on the 14B shape; 0.78
+  without expandable segments).
+- CUDA context and NCCL buffers of the trainer (`CONTEXT_GIB` + `NCCL_GIB`).
+- engine asleep: what a vLLM engine at sleep level 2 keeps on each GPU: its CUDA context,
+  CUDA-graph pool and NCCL buffers (`ENGINE_ASLEEP_GIB`; not measured: no vLLM on the H200).
+
+**Sampling** (the engine awake): the engine's share `gpu_memory_utilization` x GPU memory (vLLM
+keeps its weights, activations and KV cache inside it), its process's CUDA context, and what the
+trainer keeps while it waits: its CUDA context and, without CPU offload, its parameter and
+optimiser shards (every rank empties its allocator cache before the engine wakes,
+training/loop.py).
 
 A run fits when both phases fit; otherwise it is refused with the setting to change for the
-largest part. `gpu_check.py` measures the step's peak on a GPU and records it beside
-`plan(...).step_allocated_gib` for the same shape; see results/gpu-check/ for what was measured.
+largest part.
 """
 
 from __future__ import annotations
@@ -53,9 +65,10 @@ from pathlib import Path
 
 GiB = 2**30
 BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
-ENGINE_ASLEEP_GIB = 2.0      # vLLM sleep level 2: context, CUDA-graph pool, NCCL buffers
-RESERVE_GIB = 3.0            # trainer's CUDA context, NCCL buffers, allocator fragmentation
+ENGINE_ASLEEP_GIB = 2.0      # vLLM sleep level 2: context, CUDA-graph pool, NCCL buffers (not measured)
+ALLOCATOR_OVERHEAD = 0.35    # reserved beyond the tensors, expandable segments (measured 0.32, H200)
 CONTEXT_GIB = 0.6            # one CUDA context (a process that touches the GPU)
+NCCL_GIB = 0.5               # NCCL's buffers of the trainer's process group
 PREFETCHED_LAYERS = 2
 VALID_TP = (1, 2, 4, 8)      # tensor-parallel sizes vLLM accepts for 40 heads / 8 KV heads
 # The original's stated minimum GPUs for a model's size (method.md section 1): (billions >=, GPUs)
@@ -142,7 +155,7 @@ class Plan:
     def step_allocated_gib(self) -> float:
         """The step's tensors alone (what torch.cuda.max_memory_allocated measures): the step
         phase without the engine, contexts and allocator reserve."""
-        return sum(v for k, v in self.step.items() if k not in ("engine asleep", "reserve"))
+        return sum(v for k, v in self.step.items() if k in TENSOR_PARTS)
 
     def lines(self) -> list[str]:
         def fmt(parts):
@@ -155,15 +168,18 @@ class Plan:
                 f"  host memory: about {self.cpu_gib:.0f} GiB per node (offloaded shards, rank 0's full copy)"]
 
 
+TENSOR_PARTS = ("parameter shards", "gradient shards", "optimizer state", "root unit gathered", "output gradient",
+                "checkpointed inputs", "layer recompute", "output chunk")
+
+
 def settings_to_change(run: str) -> dict[str, str]:
     offload = f"turn on training.memory.fsdp_cpu_offload or add GPUs (training.runs.{run}.gpus_required)"
     activations = ("lower training.rows_per_device_per_step or training.row_tokens, or turn on "
                    "training.memory.activation_checkpointing")
     return {"parameter shards": offload, "gradient shards": offload, "optimizer state": offload,
-            "root unit gathered": "use GPUs with more memory", "layers gathered": "use GPUs with more memory",
-            "output gradient": "use GPUs with more memory",
+            "root unit gathered": "use GPUs with more memory", "output gradient": "use GPUs with more memory",
             "checkpointed inputs": "lower training.rows_per_device_per_step or training.row_tokens",
-            "recomputed layer": activations,
+            "layer recompute": activations, "allocator": activations,
             "output chunk": "raise training.num_output_chunks or lower training.rows_per_device_per_step",
             "engine": "lower training.sampling.engine.gpu_memory_utilization",
             "engine awake during the step": "turn on training.sleep_engine_while_training or lower "
@@ -173,27 +189,33 @@ def settings_to_change(run: str) -> dict[str, str]:
 
 def step_parts(arch: Arch, *, gpus: int, row_tokens: int, rows: int, dtype: str = "bfloat16",
                cpu_offload: bool = True, activation_checkpointing: bool = True,
-               output_chunks: int = 1) -> dict[str, float]:
-    """Bytes per GPU of the optimiser step's tensors (the module docstring's parts)."""
+               output_chunks: int = 1) -> tuple[dict[str, float], dict[str, float]]:
+    """(bytes per GPU of the optimiser step's tensors at its peak, the two working sets), the
+    module docstring's parts: the held parts, then the larger working set under its own name."""
     b = BYTES[dtype]
     P, N = arch.params, max(1, gpus)
     H, I, V, L, kv = arch.hidden, arch.intermediate, arch.vocab, arch.layers, arch.kv_dim
     T = rows * row_tokens
     shard = 0 if cpu_offload else 1
     up_copy = 1.0 / N if cpu_offload else 0.0  # the shard copied to the GPU to gather from
-    recomputed = T * (4 * 4 * H + 6 * H * b + 2 * kv * b + 6 * I * b)
+    gathered_layer = arch.layer_params * b * (1 + up_copy)
+    recomputed = T * (4 * 4 * H + 6 * H * b + 2 * kv * b + 3 * I * b)
     c = math.ceil(T / max(1, output_chunks))
-    return {
+    working = {
+        "layer recompute": PREFETCHED_LAYERS * gathered_layer + arch.layer_params * b
+                           + (recomputed if activation_checkpointing else L * recomputed),
+        "output chunk": c * V * (2 * b + 12) + gathered_layer,
+    }
+    peak = max(working, key=working.get)
+    held = {
         "parameter shards": shard * P * b / N,
         "gradient shards": shard * P * b / N,
         "optimizer state": shard * 2 * P * b / N,
         "root unit gathered": arch.root_params * b * (1 + up_copy),
-        "layers gathered": PREFETCHED_LAYERS * arch.layer_params * b * (1 + up_copy),
-        "output gradient": (V * H + arch.layer_params) * b,
+        "output gradient": V * H * b,
         "checkpointed inputs": ((L + 2) * T * H * b) if activation_checkpointing else 2 * T * H * b,
-        "recomputed layer": recomputed if activation_checkpointing else L * recomputed,
-        "output chunk": c * V * (2 * b + 12),
     }
+    return dict(held, **{peak: working[peak]}), working
 
 
 def plan(arch: Arch, *, run: str, gpus: int, gpu_gib: float, row_tokens: int, rows: int,
@@ -201,18 +223,18 @@ def plan(arch: Arch, *, run: str, gpus: int, gpu_gib: float, row_tokens: int, ro
          output_chunks: int = 1, sleep_engine: bool = True, vllm_utilization: float = 0.0) -> Plan:
     b = BYTES[dtype]
     P, N = arch.params, max(1, gpus)
-    step = {k: v / GiB for k, v in step_parts(arch, gpus=N, row_tokens=row_tokens, rows=rows, dtype=dtype,
-                                               cpu_offload=cpu_offload,
-                                               activation_checkpointing=activation_checkpointing,
-                                               output_chunks=output_chunks).items()}
+    tensors, _ = step_parts(arch, gpus=N, row_tokens=row_tokens, rows=rows, dtype=dtype, cpu_offload=cpu_offload,
+                            activation_checkpointing=activation_checkpointing, output_chunks=output_chunks)
+    step = {k: v / GiB for k, v in tensors.items()}
+    step["allocator"] = ALLOCATOR_OVERHEAD * sum(step.values())
+    step["CUDA context and NCCL"] = CONTEXT_GIB + NCCL_GIB
     if sleep_engine:
         step["engine asleep"] = ENGINE_ASLEEP_GIB
     else:
         step["engine awake during the step"] = vllm_utilization * gpu_gib
-    step["reserve"] = RESERVE_GIB
     kept = 0.0 if cpu_offload else 3 * P * b / N / GiB  # parameter and optimiser shards
     sampling = {"engine": vllm_utilization * gpu_gib, "engine context": CONTEXT_GIB,
-                "trainer while sampling": CONTEXT_GIB + kept}
+                "trainer while sampling": CONTEXT_GIB + NCCL_GIB + kept}
     cpu = (4 * P * b if cpu_offload else 0) + 2 * P * b  # params + grads + 2 moments; rank 0 gather + load
     out = Plan(run=run, gpus=N, gpu_gib=gpu_gib, step=step, sampling=sampling, cpu_gib=cpu / GiB)
     for phase, parts, total in (("optimiser step", step, out.step_total),
