@@ -179,7 +179,7 @@ def settings_to_change(run: str) -> dict[str, str]:
     return {"parameter shards": offload, "gradient shards": offload, "optimizer state": offload,
             "root unit gathered": "use GPUs with more memory", "output gradient": "use GPUs with more memory",
             "checkpointed inputs": "lower training.rows_per_device_per_step or training.row_tokens",
-            "layer recompute": activations, "allocator": activations,
+            "layer recompute": activations,
             "output chunk": "raise training.num_output_chunks or lower training.rows_per_device_per_step",
             "engine": "lower training.sampling.engine.gpu_memory_utilization",
             "engine awake during the step": "turn on training.sleep_engine_while_training or lower "
