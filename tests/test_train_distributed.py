@@ -120,3 +120,40 @@ def test_training_loop_under_torchrun_resumes_and_matches_one_process(tmp_path):
     print(f"loop: 2 ranks (resumed after iteration 1) vs 1 process after 2 iterations: max |dW| = {worst:.2e}")
     if one[1]["train_reward_mean"] == two[1]["train_reward_mean"]:  # same samples in iteration 2
         assert worst < 10 * TOLERANCE
+
+
+def _between(events: list[str], start: str, end: str) -> list[str]:
+    """The events after the first `start` up to and including the next `end`."""
+    i = events.index(start)
+    return events[i + 1:events.index(end, i + 1) + 1]
+
+
+@pytest.mark.slow
+@pytest.mark.distributed
+@pytest.mark.parametrize("handoff", ["live", "restart"])
+def test_every_rank_frees_its_gpu_memory_before_the_engine_wakes(tmp_path, handoff):
+    """Issue 19, item 1: on a GPU node the engine's tensor-parallel workers on GPUs 1..N-1 need
+    their memory back when the engine wakes, and only the trainer's own process can empty its
+    cache. So, on every rank: a barrier after rank 0's engine gave way (slept or closed) before
+    the step, and after the step a cache release, then a barrier, and only then (rank 0) the
+    engine wakes or restarts. Two gloo ranks, one iteration, stand-in engine on rank 0."""
+    import json
+
+    model_dir = make_tiny_qwen2(tmp_path / "model")
+    work = tmp_path / "work"
+    subprocess.run(TORCHRUN + [str(WORKER), "order", str(model_dir), str(work), handoff], cwd=ROOT, check=True,
+                   timeout=600)
+    rank0, rank1 = (json.loads((work / f"events-{r}.json").read_text()) for r in (0, 1))
+    gives_way = "sleep" if handoff == "live" else "engine close"
+    wakes = ["wake weights", "wake kv_cache"] if handoff == "live" else ["engine start"]
+    # rank 0: the engine gives way, a barrier, the step; then release, barrier, the engine back
+    assert _between(rank0, gives_way, "step") == ["barrier", "step"]
+    after = _between(rank0, "step", wakes[0])
+    assert after[-3:] == ["release", "barrier", wakes[0]], after
+    if handoff == "live":
+        assert rank0[rank0.index("wake weights") + 1] == "wake kv_cache"
+    # rank 1 holds no engine, and meets rank 0 at the same two barriers around its step
+    step = rank1.index("step")
+    assert rank1[step - 1] == "barrier"
+    assert rank1[step + 1:step + 3] == ["release", "barrier"], rank1
+    assert rank0.count("barrier") == rank1.count("barrier")

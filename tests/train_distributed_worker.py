@@ -4,7 +4,11 @@
       two optimiser steps of the loop's own `optimise` on fixed packed rows (with `offload`:
       FSDP2 CPU offload, no clipping and fixed step shapes, the paper profile's GPU settings);
   train_distributed_worker.py loop MODEL_DIR WORK_DIR ITERATIONS
-      the whole training loop (stand-in sampler on rank 0), resumable in WORK_DIR."""
+      the whole training loop (stand-in sampler on rank 0), resumable in WORK_DIR;
+  train_distributed_worker.py order MODEL_DIR WORK_DIR HANDOFF
+      one iteration of the loop with the engine giving way during the step (`sleep_engine_while_
+      training`, `weight_handoff` HANDOFF: live or restart); every rank writes the order of its
+      engine calls, cache releases, barriers and optimiser steps to WORK_DIR/events-<rank>.json."""
 
 import os
 import sys
@@ -79,8 +83,54 @@ def loop(model_dir: Path, work: Path, iterations: int) -> None:
           make_sampler=lambda d, cfg: TorchSampler(d, cfg, good_token_share))
 
 
+def order(model_dir: Path, work: Path, handoff: str) -> None:
+    import json
+
+    from deductive.training import loop as training_loop
+    from test_train import good_token_share
+    from training_fixtures import TorchSampler, tiny_config, write_puzzles
+
+    rank = int(os.environ.get("RANK", "0"))
+    events: list[str] = []
+    barrier, release, optimise_ = distributed.Dist.barrier, distributed.release_cached_memory, training_loop.optimise
+
+    def record(name, fn):
+        def wrapped(*args, **kwargs):
+            events.append(name)
+            return fn(*args, **kwargs)
+        return wrapped
+
+    distributed.Dist.barrier = record("barrier", barrier)
+    distributed.release_cached_memory = record("release", release)
+    training_loop.optimise = record("step", optimise_)
+
+    def make_sampler(weights, cfg):
+        events.append("engine start")
+        sampler = TorchSampler(weights, cfg, good_token_share)
+        sampler.sleep = record("sleep", sampler.sleep)
+        sampler.wake_up = lambda tags=None: events.append(f"wake {','.join(tags or ['all'])}")
+        sampler.close = record("engine close", sampler.close)
+        return sampler
+
+    train_file, val_file = work / "train.jsonl", work / "val.jsonl"
+    work.mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        write_puzzles(train_file, 12, "train")
+        write_puzzles(val_file, 3, "val")
+    per_device = GLOBAL_ROWS_PER_STEP // int(os.environ.get("WORLD_SIZE", "1"))
+    config = tiny_config(iterations=1, rows_per_device_per_step=per_device, sleep_engine_while_training=True,
+                         weight_handoff=handoff)
+    try:
+        training_loop.train(config, "tiny", model_dir=model_dir, train_file=train_file, val_file=val_file,
+                            out_dir=work / "out", ckpt_root=work / "ckpt", log=lambda msg: None, make_sampler=make_sampler)
+    finally:
+        (work / f"events-{rank}.json").write_text(json.dumps(events))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "step":
         main(Path(sys.argv[2]), Path(sys.argv[3]), offload=sys.argv[4:] == ["offload"])
+    elif sys.argv[1] == "order":
+        order(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4])
     else:
         loop(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))

@@ -78,8 +78,10 @@ def backend(use_cuda: bool, cpu_offload: bool = False) -> str:
     return "cuda:nccl,cpu:gloo" if cpu_offload else "nccl"
 
 
-def init(device: str = "auto", *, cpu_offload: bool = False) -> Dist:
-    """Join the process group when launched by torchrun (WORLD_SIZE > 1)."""
+def init(device: str = "auto", *, cpu_offload: bool = False, timeout_minutes: float = 60.0) -> Dist:
+    """Join the process group when launched by torchrun (WORLD_SIZE > 1). `timeout_minutes`
+    bounds every collective, among them the wait of ranks 1..N-1 while rank 0 samples
+    (`training.collective_timeout_minutes`)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -89,7 +91,7 @@ def init(device: str = "auto", *, cpu_offload: bool = False) -> Dist:
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend=backend(use_cuda, cpu_offload),
-                                timeout=datetime.timedelta(minutes=60))
+                                timeout=datetime.timedelta(minutes=float(timeout_minutes)))
     return Dist(world=world, rank=rank, local_rank=local_rank, device=dev)
 
 
@@ -140,6 +142,18 @@ def activation_checkpointing(model: torch.nn.Module) -> None:
     from torchtune.modules import TransformerSelfAttentionLayer
 
     training.set_activation_checkpointing(model, auto_wrap_policy={TransformerSelfAttentionLayer})
+
+
+def release_cached_memory(d: Dist) -> None:
+    """Return this process's cached accelerator memory to the driver (PyTorch's caching
+    allocator keeps freed blocks otherwise), so that another process on the same GPU (the
+    engine's tensor-parallel worker) can allocate it. Nothing to do on a CPU."""
+    import gc
+
+    gc.collect()
+    if d.device.type == "cuda":
+        torch.cuda.synchronize(d.device)
+        torch.cuda.empty_cache()
 
 
 def on_rank0(d: Dist, load):

@@ -161,6 +161,7 @@ class Session:
     settings: dict  # what a resume must share with this run (resume_guard.trajectory_settings)
     state: dict = field(default_factory=dict)  # iteration, history, best, since_best, ...
     sampler: object = None  # the live engine (rank 0)
+    make_sampler: Callable | None = None  # (weights directory, run settings) -> a new engine
     model: torch.nn.Module | None = None
     optimizer: torch.optim.Optimizer | None = None
     metrics: MetricsFile | None = None
@@ -204,7 +205,8 @@ def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_fil
            ckpt_root: Path, log: Callable) -> Session:
     """Processes, GPUs and data; every check that can fail before any work."""
     cfg = run_config(config, run)
-    d = distributed.init(cfg["device"], cpu_offload=bool(cfg["memory"]["fsdp_cpu_offload"]))
+    d = distributed.init(cfg["device"], cpu_offload=bool(cfg["memory"]["fsdp_cpu_offload"]),
+                         timeout_minutes=float(cfg["collective_timeout_minutes"]))
     try:
         distributed.check_gpus(int(cfg.get("gpus_required", 0)), d.world)
     except distributed.NotEnoughGPUs as exc:
@@ -254,6 +256,7 @@ def _resume(s: Session, make_sampler: Callable) -> None:
     s.state["settings"] = s.settings
     weights_dir = latest or s.model_dir
 
+    s.make_sampler = make_sampler
     s.sampler = make_sampler(weights_dir, cfg) if d.is_main else None
     d.barrier()
     dtype = _dtype(cfg["dtype"])
@@ -331,9 +334,7 @@ def _iteration(s: Session, it: int) -> dict:
         puzzles = iteration_puzzles(s.train_puzzles, s.order, it, int(cfg["puzzles_per_iteration"]))
         samples = _sample(s.sampler, puzzles, int(cfg["samples_per_puzzle"]),
                           _sampling(cfg, s.seed, "train", it), cfg, d)
-    sleep = bool(cfg["sleep_engine_while_training"]) and d.is_main
-    if sleep:  # give the GPU memory of the engine's weights and KV cache to the trainer
-        s.sampler.sleep(level=2)  # its weights are replaced after the step anyway
+    engine_gives_way = _engine_gives_way(s)  # before any rank allocates for the step
 
     shaping = {k: float(v) for k, v in (cfg.get("reward_shaping") or {}).items()}  # training-only
     with timer("pack"):  # advantages, drop zero-advantage completions, pack
@@ -349,21 +350,11 @@ def _iteration(s: Session, it: int) -> dict:
             s.optimizer = make_optimizer(s.model, cfg["optimizer"])
         step = optimise(s.model, s.optimizer, rows, cfg, d) if kept else {"optimizer_steps": 0, "tokens_trained": 0}
 
-    with timer("weights"):  # hand the new weights to the live engine
+    with timer("weights"):  # hand the new weights to the engine
         hf_state = tune_to_hf(distributed.full_state(s.model, d), s.model_dir)  # collective under FSDP
-        if sleep:
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            s.sampler.wake_up(["weights"])
-        handoff = None
-        if d.is_main and (kept or sleep):  # unchanged weights need no hand-off, unless discarded
-            # written once: the engine reloads from it and the checkpoint links its files
-            handoff = ckpt.write_handoff(s.ckpt_root, hf_state, s.model_dir,
-                                         engine_extra=engine_extra(hf_state, s.model_dir))
+        handoff = _engine_takes_weights(s, hf_state, changed=bool(kept), gave_way=engine_gives_way)
+        if handoff is not None:
             hf_state = None  # rank 0's full copy is on disk now
-            s.sampler.load_weights(handoff)
-        if sleep:
-            s.sampler.wake_up(["kv_cache"])
 
     iterations = int(cfg["iterations"])
     validate = it % int(cfg["val_every"]) == 0 or it == iterations
@@ -398,6 +389,58 @@ def _iteration(s: Session, it: int) -> dict:
           f"val reward {val_text}, kept {len(kept)}/{len(samples)}, "
           f"{record['seconds']['total']:.1f}s (overhead {record['seconds']['overhead']:.1f}s)")
     return record
+
+
+def _engine_gives_way(s: Session) -> bool:
+    """Before the optimiser step: free the engine's GPU memory for the trainer, on every GPU.
+
+    `weight_handoff: restart` closes the engine (a new one starts from the saved weights after
+    the step); `sleep_engine_while_training` puts it to sleep at level 2 (it discards its weights
+    and KV cache; its weights are replaced after the step anyway). Either way every rank waits
+    at a barrier until rank 0's engine has let go, so no rank allocates for the step on a GPU
+    the engine's tensor-parallel workers still hold. Returns whether the engine gave way."""
+    cfg, d = s.cfg, s.d
+    restart = cfg["weight_handoff"] == "restart"
+    if not (restart or cfg["sleep_engine_while_training"]):
+        return False
+    if d.is_main:
+        if restart:
+            s.sampler.close()
+            s.sampler = None
+        else:
+            s.sampler.sleep(level=2)
+    d.barrier()
+    return True
+
+
+def _engine_takes_weights(s: Session, hf_state: dict, *, changed: bool, gave_way: bool) -> Path | None:
+    """After the step: the engine samples with the new weights. Returns the hand-off directory
+    rank 0 wrote (None when the weights stayed in memory: unchanged, nothing to hand over).
+
+    Every rank first returns its cached GPU memory to the driver and waits at a barrier: the
+    engine's workers on GPUs 1..N-1 need their share back, and no process can make another
+    free its cache. Then rank 0 wakes the engine (weights first, KV cache after the new
+    weights are in) or, with `weight_handoff: restart`, starts a new one from the hand-off."""
+    cfg, d = s.cfg, s.d
+    if gave_way:
+        distributed.release_cached_memory(d)
+        d.barrier()
+    if not d.is_main:
+        return None
+    restart = cfg["weight_handoff"] == "restart"
+    if not (restart or gave_way or changed):
+        return None  # the engine's weights are still these (a discarded or new engine needs them)
+    # written once: the engine reads it and the checkpoint of this iteration links its files
+    handoff = ckpt.write_handoff(s.ckpt_root, hf_state, s.model_dir, engine_extra=engine_extra(hf_state, s.model_dir))
+    if restart:
+        s.sampler = s.make_sampler(handoff, cfg)
+        return handoff
+    if gave_way:
+        s.sampler.wake_up(["weights"])
+    s.sampler.load_weights(handoff)
+    if gave_way:
+        s.sampler.wake_up(["kv_cache"])
+    return handoff
 
 
 def _bookkeeping(s: Session, it: int, val_reward: float | None) -> bool:

@@ -19,7 +19,7 @@ from deductive.io import file_sha256
 # often to validate and checkpoint, and memory/placement choices that leave the arithmetic alone.
 RESUME_SAFE_KEYS = frozenset({
     "iterations", "patience", "val_every", "checkpoint_every", "sleep_engine_while_training",
-    "memory", "device", "num_output_chunks", "gpus_required",
+    "memory", "device", "num_output_chunks", "gpus_required", "weight_handoff", "collective_timeout_minutes",
 })
 
 
