@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Start a training script under torchrun on every GPU of this node, or, inside a SLURM
-# allocation of several nodes, on every GPU of every node (one torchrun per node via srun,
-# c10d rendezvous on the first node).
-#   usage: scripts/launch_torchrun.sh PYTHON SCRIPT [ARGS...]
-# GPUS_PER_NODE overrides the GPU count; RDZV_PORT the rendezvous port (default 29500).
+# Start a training script under torchrun with the placement of its run
+# (deductive.training.placement: how many processes, which GPUs, from the run's settings and
+# this node), or, inside a SLURM allocation of several nodes, that many on every node (one
+# torchrun per node via srun, c10d rendezvous on the first node).
+#   usage: scripts/launch_torchrun.sh PYTHON SCRIPT --config C --run R --model-dir M [ARGS...]
+# Each process gets its share of the CPU cores (OMP_NUM_THREADS; CPU-offloaded AdamW steps in
+# every rank) and, unless set, PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True (what the memory
+# plan assumes; measured in results/gpu-check/). RDZV_PORT: the rendezvous port (default 29500).
 set -euo pipefail
 python=$1; shift
-nproc=${GPUS_PER_NODE:-$("$python" -c "import torch; print(max(1, torch.cuda.device_count()))")}
+script=$1
+read -r nproc devices < <("$python" -m deductive.training.placement "${@:2}") || exit 2
+if [[ "$devices" != "-" ]]; then
+  export CUDA_VISIBLE_DEVICES=$devices
+  export PYTORCH_CUDA_ALLOC_CONF=${PYTORCH_CUDA_ALLOC_CONF:-expandable_segments:True}
+fi
+cores=${SLURM_CPUS_ON_NODE:-$(nproc)}
+export OMP_NUM_THREADS=$(( cores / nproc > 0 ? cores / nproc : 1 ))
 if [[ "${SLURM_NNODES:-1}" -gt 1 ]]; then
   head=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
   exec srun --nodes "$SLURM_NNODES" --ntasks-per-node 1 "$python" -m torch.distributed.run \

@@ -3,6 +3,7 @@
 run (before `make reproduce`).
 
     python scripts/preflight.py --profile paper
+    python scripts/preflight.py --profile paper --plan 4x80   # a node of 4 x 80 GiB, without it
 
 Exit 0 when the run can start, 2 with an `error:` line when it cannot (no GPUs, a training run
 that does not fit its GPUs' memory (the line names the setting to change), too little disk,
@@ -22,13 +23,25 @@ from deductive.preflight import check
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", required=True, help="profile name or config path")
+    parser.add_argument("--plan", metavar="NxGIB", help="plan for a node of N GPUs of GIB GiB each (e.g. 4x80) "
+                        "without looking at this machine's GPUs, disk or keys")
     args = parser.parse_args(argv)
+    planned = None
+    if args.plan:
+        try:
+            count, gib = args.plan.lower().split("x")
+            planned = (int(count), float(gib))
+            if planned[0] < 1 or planned[1] <= 0:
+                raise ValueError
+        except ValueError:
+            print(f"error: --plan takes N GPUs x GiB each, e.g. 4x80 (got {args.plan!r})", file=sys.stderr)
+            return 2
     try:
         config = load_config(args.profile)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = check(config)
+    report = check(config, planned=planned)
     print(f"preflight for profile {config['profile']}:")
     print(report.text())
     for problem in report.fatal:

@@ -142,3 +142,31 @@ def test_memory_plan_refuses_with_the_setting_to_change():
     report = check(config, gpus=H100S, free_gb=1e6, environ={})
     assert any("sleep_engine_while_training" in f for f in report.fatal)
     assert any(line.startswith("memory plan qwen2.5-14b") for line in report.lines)
+
+
+def test_plan_for_a_node_shape_without_its_gpus():
+    """`scripts/preflight.py --profile paper --plan 4x80` plans without GPUs, disk or keys: exit 0
+    when every run fits; a node it cannot use exits 2 naming what to change."""
+    run = lambda *a: subprocess.run([sys.executable, "scripts/preflight.py", "--profile", "paper", *a], cwd=ROOT,
+                                    capture_output=True, text=True, timeout=120)
+    ok = run("--plan", "4x80")
+    assert ok.returncode == 0, ok.stderr
+    assert "memory plan qwen2.5-32b (estimate, GiB per GPU of 80, 4 GPUs) - fits" in ok.stdout
+    assert "training run qwen2.5-14b: 4 process(es)" in ok.stdout and "API keys: not checked" in ok.stdout
+    assert "3 checkpoints at once" in ok.stdout and "tokens/s" in ok.stdout
+    small = run("--plan", "4x40")
+    assert small.returncode == 2 and "error: profile paper needs 4 GPUs with >= 75 GiB" in small.stderr
+    assert run("--plan", "four").returncode == 2
+
+
+def test_a_node_shape_the_engine_cannot_use_is_refused_with_the_setting():
+    config = load_config("paper")
+    config["training"]["runs"]["qwen2.5-14b"]["world_size"] = 6
+    report = check(config, planned=(8, 80.0))
+    assert any("tensor parallel over 6 GPUs" in f and "world_size" in f for f in report.fatal)
+
+
+def test_disk_counts_three_checkpoints_with_their_optimiser_state():
+    estimate, parts = disk_estimate_gb(load_config("paper"))
+    # models 2 x (14 + 32) + runs 3 x (2 + 4) bytes x (14 + 32) B parameters
+    assert abs(estimate - (2 * 46 + 18 * 46)) < 1e-9

@@ -138,6 +138,7 @@ class Plan:
     sampling: dict[str, float]  # GiB per GPU while the engine samples
     cpu_gib: float              # GiB of host memory per node (offloaded state + rank 0's full copy)
     fatal: str | None = None
+    placement: str | None = None  # the placement line (deductive.training.placement), if placed
 
     @property
     def step_total(self) -> float:
@@ -161,8 +162,10 @@ class Plan:
         def fmt(parts):
             return ", ".join(f"{k} {v:.1f}" for k, v in parts.items() if v)
 
+        if not self.step:  # not placed: nothing planned
+            return [f"memory plan {self.run}: not planned ({self.fatal})"]
         verdict = " - does not fit" if self.fatal else " - fits"
-        return [f"memory plan {self.run} (estimate, GiB per GPU of {self.gpu_gib:.0f}, {self.gpus} GPUs){verdict}",
+        return ([self.placement] if self.placement else []) + [f"memory plan {self.run} (estimate, GiB per GPU of {self.gpu_gib:.0f}, {self.gpus} GPUs){verdict}",
                 f"  optimiser step: {fmt(self.step)}; total {self.step_total:.1f}",
                 f"  sampling: {fmt(self.sampling)}; total {self.sampling_total:.1f}",
                 f"  host memory: about {self.cpu_gib:.0f} GiB per node (offloaded shards, rank 0's full copy)"]
@@ -220,7 +223,8 @@ def step_parts(arch: Arch, *, gpus: int, row_tokens: int, rows: int, dtype: str 
 
 def plan(arch: Arch, *, run: str, gpus: int, gpu_gib: float, row_tokens: int, rows: int,
          dtype: str = "bfloat16", cpu_offload: bool = True, activation_checkpointing: bool = True,
-         output_chunks: int = 1, sleep_engine: bool = True, vllm_utilization: float = 0.0) -> Plan:
+         output_chunks: int = 1, sleep_engine: bool = True, vllm_utilization: float = 0.0,
+         placement: str | None = None) -> Plan:
     b = BYTES[dtype]
     P, N = arch.params, max(1, gpus)
     tensors, _ = step_parts(arch, gpus=N, row_tokens=row_tokens, rows=rows, dtype=dtype, cpu_offload=cpu_offload,
@@ -236,7 +240,8 @@ def plan(arch: Arch, *, run: str, gpus: int, gpu_gib: float, row_tokens: int, ro
     sampling = {"engine": vllm_utilization * gpu_gib, "engine context": CONTEXT_GIB,
                 "trainer while sampling": CONTEXT_GIB + NCCL_GIB + kept}
     cpu = (4 * P * b if cpu_offload else 0) + 2 * P * b  # params + grads + 2 moments; rank 0 gather + load
-    out = Plan(run=run, gpus=N, gpu_gib=gpu_gib, step=step, sampling=sampling, cpu_gib=cpu / GiB)
+    out = Plan(run=run, gpus=N, gpu_gib=gpu_gib, step=step, sampling=sampling, cpu_gib=cpu / GiB,
+               placement=placement)
     for phase, parts, total in (("optimiser step", step, out.step_total),
                                 ("sampling phase", sampling, out.sampling_total)):
         if total > gpu_gib:
@@ -261,9 +266,13 @@ def minimum_gpus(arch: Arch) -> int:
     return next(g for threshold, g in MINIMUM_GPUS_BY_SIZE if arch.params / 1e9 >= threshold)
 
 
-def run_plans(config: dict, gpu_gib: float, models_dir: Path) -> tuple[list[Plan], list[str]]:
-    """A plan per training run of a hub model; lines for runs without a known architecture."""
+def run_plans(config: dict, gpu_gib: float, models_dir: Path,
+              visible_gpus: int | None = None) -> tuple[list[Plan], list[str]]:
+    """A plan per training run of a hub model, for its placement on a node of `visible_gpus`
+    GPUs (deductive.training.placement; None: its `gpus_required` or the stated minimum); lines
+    for runs without a known architecture. A run that cannot be placed gets a fatal plan."""
     from deductive.settings import training_section
+    from deductive.training.placement import PlacementError, place
 
     plans, notes = [], []
     runs = (config.get("training") or {}).get("runs") or {}
@@ -279,11 +288,21 @@ def run_plans(config: dict, gpu_gib: float, models_dir: Path) -> tuple[list[Plan
             continue
         mem = cfg["memory"]
         gpus = int(cfg.get("gpus_required") or 0) or minimum_gpus(arch)
+        placed = None
+        if visible_gpus is not None:
+            try:
+                placed = place(name, dict(cfg, gpus_required=gpus), arch.heads, arch.kv_heads, visible_gpus)
+                gpus = placed.processes
+            except PlacementError as exc:
+                plans.append(Plan(run=name, gpus=gpus, gpu_gib=gpu_gib, step={}, sampling={}, cpu_gib=0.0,
+                                  fatal=str(exc)))
+                continue
         plans.append(plan(arch, run=name, gpus=gpus, gpu_gib=gpu_gib, row_tokens=int(cfg["row_tokens"]),
                           rows=int(cfg["rows_per_device_per_step"]), dtype=cfg["dtype"],
                           cpu_offload=bool(mem["fsdp_cpu_offload"]),
                           activation_checkpointing=bool(mem["activation_checkpointing"]),
                           output_chunks=int(cfg["num_output_chunks"] or 1),
                           sleep_engine=bool(cfg["sleep_engine_while_training"]),
-                          vllm_utilization=float(cfg["sampling"]["engine"]["gpu_memory_utilization"])))
+                          vllm_utilization=float(cfg["sampling"]["engine"]["gpu_memory_utilization"]),
+                          placement=placed.line(name) if placed else None))
     return plans, notes

@@ -1,22 +1,25 @@
 """Checks before a long run (`make reproduce`): GPUs, free disk, API keys, and the plan.
 
 `check(config)` returns a `Report`: one line per check, what will run, what will be skipped and
-why, and the fatal problems (missing GPUs, too little disk). scripts/preflight.py prints it and
-exits 2 on a fatal problem, before anything starts. Key values are never read beyond "is it set".
+why, and the fatal problems (missing GPUs, a run that cannot be placed or does not fit, too little
+disk). scripts/preflight.py prints it and exits 2 on a fatal problem, before anything starts. Key
+values are never read beyond "is it set". `check(config, planned=(N, GiB))` plans for a node of N
+GPUs of GiB each without looking at this machine (its GPUs, disk or keys): `--plan 4x80`.
 
-Requirements come from the config; where a key is optional the default is documented here:
+Requirements come from the config:
 - GPUs per training run: `training.runs.<run>.gpus_required` if given, else the original's stated
   minimum for the model's size (method.md section 1: 14B needs 2, 32B needs 4 GPUs of the 80 GB
-  class); a profile whose models are all CPU stand-ins (no `source: hub`) needs none.
-- Disk: per hub model, bf16 weights (2 bytes per parameter) once in models/, plus per training
-  run `training.keep_checkpoints` (default 2) checkpoints and the best one (2 bytes per
-  parameter each), the weight hand-off to the engine (checkpoints/<profile>/<run>/.tmp-handoff,
-  2 bytes per parameter; hard-linked into the checkpoint of its iteration) and the AdamW state
-  (8 bytes per parameter). The parameter count is read from
-  the model name ("14B" -> 14e9). An estimate, printed with its formula.
-- GPU memory per training run (`deductive.memory_plan`): weights, gradients, optimiser state,
-  activations, logits, the vLLM engine's share and a reserve, per GPU; a run that cannot fit is
-  fatal, with the setting to change.
+  class); a profile whose models are all CPU stand-ins (no `source: hub`) needs none. How many
+  processes and GPUs each run then takes on this node: deductive.training.placement.
+- Disk: per hub model, bf16 weights (2 bytes per parameter) once in models/; per training run
+  three checkpoints at once (the newest, the best and the one being written, before the older
+  ones are pruned), each with weights (b bytes per parameter, the run's dtype; the engine's
+  hand-off directory is hard-linked into the newest) and AdamW's two moments (2b bytes per
+  parameter). The parameter count is read from the model name ("14B" -> 14e9). An estimate,
+  printed with its formula.
+- GPU memory per training run (`deductive.memory_plan`), for the run's placement on the node.
+- Sampling: the most tokens one iteration can generate, and the generation rate the waiting
+  ranks' `training.collective_timeout_minutes` then requires.
 """
 
 from __future__ import annotations
@@ -29,10 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deductive.config import REPO_ROOT
-from deductive.memory_plan import MINIMUM_GPUS_BY_SIZE
+from deductive.memory_plan import BYTES, MINIMUM_GPUS_BY_SIZE
 
 GPU_MEMORY_CLASS_GIB = 75.0  # an "80 GB class" GPU reports about 79-80 GiB
-DEFAULT_KEEP_CHECKPOINTS = 2
+CHECKPOINTS_AT_ONCE = 3  # the newest, the best and the one being written (training/loop.py prunes after)
 
 
 @dataclass
@@ -114,8 +117,9 @@ def gpu_requirement(config: dict) -> tuple[int, float, list[str]]:
 
 def disk_estimate_gb(config: dict) -> tuple[float, list[str]]:
     """Estimated GB of models/ and checkpoints/ the profile writes, with one line per part."""
+    from deductive.settings import training_section
+
     total, parts = 0.0, []
-    keep = int((config.get("training") or {}).get("keep_checkpoints", DEFAULT_KEEP_CHECKPOINTS))
     for model, spec in sorted(config["models"].items()):
         if spec.get("source") != "hub":
             continue
@@ -131,11 +135,36 @@ def disk_estimate_gb(config: dict) -> tuple[float, list[str]]:
         size = billions_of_parameters(_model_name(config, run.get("model", "")))
         if spec.get("source") != "hub" or size is None:
             continue
-        gb = (keep + 2) * 2 * size + 8 * size  # + the weight hand-off directory of the latest iteration
+        b = BYTES[training_section(config, run_name).get("dtype", "bfloat16")]
+        gb = CHECKPOINTS_AT_ONCE * 3 * b * size
         total += gb
-        parts.append(f"{run_name}: {keep}+1 checkpoints, the weight hand-off and AdamW state {gb:.0f} GB "
-                     f"(({keep}+2) x 2 + 8 bytes x {size:g}B)")
+        parts.append(f"{run_name}: {CHECKPOINTS_AT_ONCE} checkpoints at once (newest, best, the one being "
+                     f"written), weights and AdamW state {gb:.0f} GB ({CHECKPOINTS_AT_ONCE} x (1 + 2) x {b} bytes "
+                     f"x {size:g}B)")
     return total, parts
+
+
+def sampling_lines(config: dict) -> list[str]:
+    """Per training run: the most tokens one iteration generates (train and validation, every
+    completion at max_tokens) and the rate at which the engine must generate them so the
+    waiting ranks do not time out."""
+    from deductive.settings import training_section
+
+    lines = []
+    for name in sorted(_runs(config)):
+        cfg = training_section(config, name)
+        tokens = int(cfg["sampling"]["max_tokens"])
+        train = int(cfg["puzzles_per_iteration"]) * int(cfg["samples_per_puzzle"])
+        splits = (config.get("puzzles") or {}).get("splits") or {}
+        val = int(splits.get(cfg.get("val_split", "val"), 0)) * int(cfg["val_samples_per_puzzle"])
+        timeout = float(cfg["collective_timeout_minutes"])
+        rate = train * tokens / (timeout * 60)
+        lines.append(f"sampling {name}: at most {train} train completions x {tokens} tokens = {train * tokens / 1e6:.1f}M "
+                     f"tokens per iteration (+ {val} val completions); ranks 1..N-1 wait at most {timeout:g} min "
+                     f"(training.collective_timeout_minutes), so the engine must generate >= {rate:,.0f} tokens/s "
+                     "when every completion runs to max_tokens (not measured here: raise the timeout if your "
+                     "node is slower)")
+    return lines
 
 
 def api_plan(config: dict, environ=os.environ) -> tuple[list[str], list[str]]:
@@ -154,14 +183,19 @@ def api_plan(config: dict, environ=os.environ) -> tuple[list[str], list[str]]:
 
 
 def check(config: dict, *, gpus: list[tuple[str, float]] | None = None, free_gb: float | None = None,
-          environ=os.environ) -> Report:
+          environ=os.environ, planned: tuple[int, float] | None = None) -> Report:
     report = Report()
     profile = config["profile"]
     need, mem, reasons = gpu_requirement(config)
-    found = gpu_inventory() if gpus is None else gpus
+    if planned is not None:
+        count, gib = planned
+        found = [(f"planned GPU", float(gib))] * int(count)
+    else:
+        found = gpu_inventory() if gpus is None else gpus
     big = [g for g in found if g[1] >= mem]
-    report.lines.append(f"GPUs: found {len(found)}" + (" (" + ", ".join(f"{n} {m:.0f} GiB" for n, m in found) + ")"
-                                                      if found else "") + f"; profile {profile} needs {need}"
+    report.lines.append(("GPUs planned: " if planned else "GPUs: found ") + f"{len(found)}"
+                        + (" (" + ", ".join(f"{n} {m:.0f} GiB" for n, m in found[:1]) + (" each" if len(found) > 1 else "")
+                           + ")" if found else "") + f"; profile {profile} needs {need}"
                         + (f" with >= {mem:.0f} GiB each" if need else ""))
     report.lines += [f"  {r}" for r in reasons]
     if need and len(big) < need:
@@ -170,21 +204,25 @@ def check(config: dict, *, gpus: list[tuple[str, float]] | None = None, free_gb:
                             f"(or use `make smoke` on a CPU machine)")
         return report  # without the GPUs nothing else matters: stop at once
     estimate, parts = disk_estimate_gb(config)
-    free = shutil.disk_usage(REPO_ROOT).free / 1e9 if free_gb is None else free_gb
-    report.lines.append(f"disk: {free:.0f} GB free at {REPO_ROOT}; estimated need {estimate:.0f} GB")
+    if planned is None:
+        free = shutil.disk_usage(REPO_ROOT).free / 1e9 if free_gb is None else free_gb
+        report.lines.append(f"disk: {free:.0f} GB free at {REPO_ROOT}; estimated need {estimate:.0f} GB")
+        if estimate > free:
+            report.fatal.append(f"estimated {estimate:.0f} GB of models and checkpoints, only {free:.0f} GB free "
+                                f"at {REPO_ROOT}")
+    else:
+        report.lines.append(f"disk: estimated need {estimate:.0f} GB (free space not checked: a planned node)")
     report.lines += [f"  {p}" for p in parts]
-    if estimate > free:
-        report.fatal.append(f"estimated {estimate:.0f} GB of models and checkpoints, only {free:.0f} GB free "
-                            f"at {REPO_ROOT}")
     if need:
         from deductive.memory_plan import run_plans
 
-        plans, notes = run_plans(config, min(m for _, m in big), REPO_ROOT / "models")
+        plans, notes = run_plans(config, min(m for _, m in big), REPO_ROOT / "models", visible_gpus=len(big))
         for p in plans:
             report.lines += p.lines()
             if p.fatal:
                 report.fatal.append(p.fatal)
         report.lines += notes
+        report.lines += sampling_lines(config)
     splits = (config.get("puzzles") or {}).get("splits") or {}
     report.will_run.append("puzzles: " + ", ".join(f"{s} {n}" for s, n in sorted(splits.items())))
     report.will_run.append("models: " + ", ".join(sorted(config["models"])))
@@ -192,9 +230,12 @@ def check(config: dict, *, gpus: list[tuple[str, float]] | None = None, free_gb:
         report.will_run.append(f"training: {run_name} ({run.get('model')})")
     ev = config.get("evaluation") or {}
     report.will_run.append("evaluation of base and trained models on " + ", ".join(ev.get("splits") or ["test", "published_val"]))
-    api_runs, api_skips = api_plan(config, environ)
-    report.will_run += api_runs
-    report.skipped += api_skips
+    if planned is None:
+        api_runs, api_skips = api_plan(config, environ)
+        report.will_run += api_runs
+        report.skipped += api_skips
+    else:
+        report.lines.append("API keys: not checked (a planned node)")
     report.will_run.append(f"figures: figures/{profile}/ (scripts/make_figures.py)")
     mode = environ.get("WANDB_MODE") or ((config.get("logging") or {}).get("wandb") or {}).get("mode", "disabled")
     report.lines.append(f"W&B: {mode} (set WANDB_MODE=online or logging.wandb.mode to change)")

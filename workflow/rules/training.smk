@@ -1,8 +1,8 @@
 # Stage: training. One GRPO run per `training.runs` entry (scripts/train.py, deductive.training.loop):
 # a long resumable job that samples with a live vLLM engine, trains with torchtune and keeps
-# checkpoints under checkpoints/<profile>/<run>/ (git-ignored). Runs needing GPUs are started
-# with torchrun over every GPU of the node (scripts/launch_torchrun.sh; several SLURM nodes:
-# rendezvous over the allocation).
+# checkpoints under checkpoints/<profile>/<run>/ (git-ignored). Runs needing GPUs, or several
+# CPU processes (`world_size`), are started with torchrun (scripts/launch_torchrun.sh: the run's
+# placement, deductive.training.placement; several SLURM nodes: rendezvous over the allocation).
 
 TRAIN_RUNS = config["training"]["runs"]
 
@@ -20,7 +20,9 @@ def train_gpus(wildcards):
 
 
 def train_launcher(wildcards):
-    return f"{PY}" if train_gpus(wildcards) == 0 else f"bash scripts/launch_torchrun.sh {PY}"
+    run = TRAIN_RUNS[wildcards.run]
+    processes = int(run.get("world_size", config["training"].get("world_size", 0)) or 0)
+    return f"{PY}" if train_gpus(wildcards) == 0 and processes <= 1 else f"bash scripts/launch_torchrun.sh {PY}"
 
 
 rule train:
