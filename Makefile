@@ -14,7 +14,7 @@ SNAKEMAKE   := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/src
 export WANDB_MODE ?= disabled
 
-.PHONY: help setup test smoke learn learn-who learn-bonus learn-room learn-room-2x2 figures report reproduce bench bench-peers gpu-check citation clean
+.PHONY: help setup test smoke learn learn-who learn-bonus learn-room learn-room-2x2 figures report reproduce rehearse bench bench-peers gpu-check gpu-wheels citation clean
 
 help:  ## List the targets
 	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
@@ -72,6 +72,10 @@ reproduce: $(STAMP)  ## The paper profile end to end on a GPU node
 	$(PY) scripts/preflight.py --profile paper
 	$(SNAKEMAKE) --profile workflow/profiles/paper
 
+rehearse: $(STAMP)  ## The paper path in minutes on a 2-8 GPU node (Qwen2.5-1.5B, 2 iterations; profile rehearse)
+	$(PY) scripts/preflight.py --profile rehearse
+	$(SNAKEMAKE) --profile workflow/profiles/rehearse
+
 bench: $(STAMP) $(TRL_STAMP)  ## Benchmarks: puzzle generator, rollouts, training throughput, peers
 	$(PY) scripts/bench_generator.py
 	$(PY) scripts/bench_rollout.py
@@ -93,8 +97,16 @@ $(TRL_STAMP):
 # Any CUDA machine with torch + torchtune + torchao (no vLLM, no hub): .venv if there, else $(PYTHON)
 GPU_PY      ?= $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 GPUS        ?= 1
-gpu-check:  ## Training step on GPU in minutes: FSDP2+offload, flex attention, resume, MFU
-	$(GPU_PY) -m torch.distributed.run --standalone --nproc-per-node $(GPUS) scripts/gpu_check.py
+GPU_CHECK_OUT ?= /tmp/deductive-gpu-check/out
+WHEELS      ?=
+GPU_WHEELS  := torchtune==0.6.1 torchao==0.13.0 datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19 omegaconf==2.4.0
+gpu-check:  ## Training step on one GPU in minutes: 14B/32B layer shapes with the paper settings and 1.5B; peak memory vs plan, exact resume, MFU (68-122 s per shape on an H200)
+	GPU_PY=$(GPU_PY) GPUS=$(GPUS) WHEELS=$(WHEELS) scripts/gpu_check_all.sh $(GPU_CHECK_OUT)
+
+gpu-wheels:  ## Download the wheels gpu-check needs beside torch into .whl/ (for a GPU machine without network: WHEELS=.whl)
+	$(PYTHON) -m pip download --no-deps --only-binary=:all: --python-version $${PYVER:-3.12} --implementation cp \
+	    --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	    -d .whl $(GPU_WHEELS)
 
 citation:  ## Validate CITATION.cff with cffconvert (own venv: it needs an old jsonschema)
 	test -x .venv-cff/bin/cffconvert || ( $(PYTHON) -m venv .venv-cff && .venv-cff/bin/pip install --quiet cffconvert==2.0.0 )

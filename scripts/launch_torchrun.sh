@@ -7,6 +7,8 @@
 # Each process gets its share of the CPU cores (OMP_NUM_THREADS; CPU-offloaded AdamW steps in
 # every rank) and, unless set, PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True (what the memory
 # plan assumes; measured in results/gpu-check/). RDZV_PORT: the rendezvous port (default 29500).
+# `--` ends torchrun's options: its parser would otherwise take train.py's `--run` for an
+# ambiguous abbreviation of its own `--run-path` and stop.
 set -euo pipefail
 python=$1; shift
 script=$1
@@ -21,6 +23,6 @@ if [[ "${SLURM_NNODES:-1}" -gt 1 ]]; then
   head=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
   exec srun --nodes "$SLURM_NNODES" --ntasks-per-node 1 "$python" -m torch.distributed.run \
     --nnodes "$SLURM_NNODES" --nproc-per-node "$nproc" --rdzv-backend c10d \
-    --rdzv-id "${SLURM_JOB_ID}" --rdzv-endpoint "${head}:${RDZV_PORT:-29500}" "$@"
+    --rdzv-id "${SLURM_JOB_ID}" --rdzv-endpoint "${head}:${RDZV_PORT:-29500}" -- "$@"
 fi
-exec "$python" -m torch.distributed.run --standalone --nproc-per-node "$nproc" "$@"
+exec "$python" -m torch.distributed.run --standalone --nproc-per-node "$nproc" -- "$@"

@@ -3,6 +3,7 @@ two ranks (FSDP2 + CPU offload over gloo), 12 iterations of different packings, 
 resume. Flex attention and its compilation need CUDA and are not exercised here."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,29 @@ def test_a_paper_shape_runs_its_steps_save_and_resume_on_cpu(tmp_path, monkeypat
     assert result["distinct_step_shapes"] == [(2, 256)]
     assert result["memory"]["plan"]["step_allocated_gib"] > 0 and result["memory"]["measured"] is None
     assert json.loads((tmp_path / "gc" / "gpu_check.json").read_text())["shape"] == "qwen2.5-14b"
+
+
+def test_the_gpu_check_imports_nothing_a_gpu_machine_lacks(tmp_path):
+    """Issue 19, item 2: a GPU machine with torch, torchtune and torchao only. The check runs
+    with jsonschema, OR-Tools, vLLM, Snakemake and the API clients made unimportable, and none
+    of them is imported."""
+    blocked = ["jsonschema", "ortools", "vllm", "snakemake", "openai", "anthropic"]
+    code = f"""
+import importlib.abc, sys
+BLOCKED = {blocked!r}
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"{{name}} is not installed on this GPU machine")
+sys.meta_path.insert(0, Block())
+from deductive.training.gpu_check import main
+rc = main(["--tiny", "--device", "cpu", "--iterations", "2", "--out", {str(tmp_path / "gc")!r}])
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+print("LOADED", loaded)
+sys.exit(rc or bool(loaded))
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env=dict(env, PYTHONPATH=str(ROOT / "src")))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert "LOADED []" in proc.stdout

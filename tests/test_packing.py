@@ -104,3 +104,35 @@ def test_chunked_logprobs_and_entropy_match_one_piece_with_gradients(tiny):
     on = rows.weights != 0
     assert (e1[on] > 0).all() and (e1[on] <= torch.log(torch.tensor(256.0)) + 1e-4).all()
     assert (lp1[~on] == 0).all()
+
+
+def test_output_chunks_never_form_logits_of_all_positions(tmp_path):
+    """Issue 19, item 3: with `chunks` pieces, each piece computes its own logits from its own
+    hidden states, forward and backward; no tensor of all completion positions x vocabulary
+    exists (a split of full logits made one, and its backward a zero gradient of that size per
+    piece). Every tensor an operation produces is recorded."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    vocab = 512
+    model = load_model(make_tiny_qwen2(tmp_path / "m", vocab=vocab))
+    samples = assign_advantages(synthetic_samples(torch.Generator().manual_seed(1), puzzles=2, k=4, prompt_len=6,
+                                                  max_completion=12, vocab=vocab))
+    rows = pack(samples, row_tokens=64)
+    positions = int((rows.src_pos >= 0).sum())
+    chunks = 4
+
+    class Largest(TorchDispatchMode):
+        numel = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in (out if isinstance(out, (tuple, list)) else (out,)):
+                # positions x vocabulary (not the output matrix or its gradient, hidden x vocabulary)
+                if isinstance(t, torch.Tensor) and t.dim() >= 2 and t.shape[-1] == vocab and t.shape[-2] != 128:
+                    Largest.numel = max(Largest.numel, t.numel())
+            return out
+
+    with Largest():
+        lp, _ = packed_logprobs(model, rows, chunks=chunks)
+        lp.sum().backward()
+    assert 0 < Largest.numel <= -(-positions // chunks) * vocab < positions * vocab

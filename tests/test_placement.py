@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from deductive.config import load_config
 from deductive.settings import training_section
@@ -22,8 +23,9 @@ def _run(name="qwen2.5-14b", **over):
 
 
 def test_engine_sizes_of_qwen2_5_14b_and_32b_and_the_small_ones():
-    assert engine_sizes(40, 8) == [1, 2, 4, 8, 40]  # 40: a multiple of 8 that divides 40 (not a node size)
-    assert engine_sizes(14, 2)[:3] == [1, 2, 14]  # Qwen2.5-0.5B: one or two GPUs only
+    assert engine_sizes(40, 8, 13824)[:4] == engine_sizes(40, 8, 27648)[:4] == [1, 2, 4, 8]
+    assert engine_sizes(12, 2, 8960) == [1, 2, 4]  # Qwen2.5-1.5B: 6 splits the heads, not the MLP
+    assert 6 in engine_sizes(12, 2) and 5 not in engine_sizes(12, 2)
 
 
 @pytest.mark.parametrize("gpus, processes", [(2, 2), (3, 2), (4, 4), (5, 4), (6, 4), (7, 4), (8, 8)])
@@ -71,3 +73,27 @@ def test_the_launcher_asks_the_package(tmp_path):
                          timeout=120)
     if "none" in bad.stderr:  # this CPU machine and CI
         assert bad.returncode == 2 and bad.stderr.startswith("error: training run qwen2.5-14b needs 2 GPUs")
+
+
+def test_the_launcher_starts_the_placed_processes_with_their_share_of_the_cores(tmp_path):
+    """scripts/launch_torchrun.sh with train.py's own arguments (its `--run` once stopped
+    torchrun's parser: an ambiguous abbreviation of `--run-path`): the placed number of
+    processes, each with OMP_NUM_THREADS = cores / processes."""
+    import os
+
+    (tmp_path / "config.json").write_text(json.dumps({"num_attention_heads": 4, "num_key_value_heads": 2,
+                                                      "intermediate_size": 64}))
+    config = tmp_path / "run.yaml"
+    base = yaml.safe_load((ROOT / "workflow" / "config" / "smoke.yaml").read_text())
+    base["training"]["runs"]["tiny-qwen2"]["world_size"] = 2
+    config.write_text(yaml.safe_dump(base))
+    script = tmp_path / "show.py"
+    script.write_text("import os, sys\nprint('RANK', os.environ['RANK'], os.environ['OMP_NUM_THREADS'], sys.argv[1:])\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES")}
+    proc = subprocess.run(["bash", "scripts/launch_torchrun.sh", sys.executable, str(script), "--config", str(config),
+                           "--run", "tiny-qwen2", "--model-dir", str(tmp_path)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env=dict(env, SLURM_CPUS_ON_NODE="8"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = sorted(line for line in proc.stdout.splitlines() if line.startswith("RANK"))
+    assert [line.split()[:3] for line in lines] == [["RANK", "0", "4"], ["RANK", "1", "4"]]
+    assert "'--run', 'tiny-qwen2'" in lines[0] and "2 process(es) on the CPU" in proc.stderr

@@ -25,6 +25,9 @@ from deductive.pricing import PricingError, load_prices
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 CONFIG_DIR = REPO_ROOT / "workflow" / "config"
+PROFILES_DIR = REPO_ROOT / "workflow" / "profiles"
+# named entries an overlay may remove by setting them to null (`models: {qwen2.5-32b-instruct: null}`)
+REMOVABLE = (("models",), ("training", "runs"), ("evaluation", "api"))
 PUBLISHED_SPLIT = "published_val"
 HELD_OUT_SPLIT = "test"
 JOB_MARKER = "resolved_job"  # key of a per-job resolved config written by the workflow
@@ -251,7 +254,7 @@ def resolve_config(raw: dict, source: str = "config") -> dict:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the config must be a mapping, got {type(raw).__name__}")
     schema = load_schema()
-    config = coerce_to_schema(copy.deepcopy(raw), schema)
+    config = coerce_to_schema(drop_removed_entries(copy.deepcopy(raw)), schema)
     validate_config(config, source)
     fill_defaults(config, schema)
     problems = cross_reference_problems(config)
@@ -260,23 +263,72 @@ def resolve_config(raw: dict, source: str = "config") -> dict:
     return config
 
 
+def drop_removed_entries(config: dict) -> dict:
+    """Remove the named entries an overlay set to null (models, training runs, API baselines):
+    a profile layered on another (rehearse on paper) leaves out what it does not run."""
+    for path in REMOVABLE:
+        node = config
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            for name in [k for k, v in node.items() if v is None]:
+                del node[name]
+    return config
+
+
+def profile_config_files(profile: str) -> list[Path]:
+    """The config files of a profile, in order (later ones override earlier ones): the list its
+    Snakemake profile names (workflow/profiles/<profile>/config.yaml, `configfile:`), else
+    workflow/config/<profile>.yaml alone; [] for an unknown name."""
+    snakemake_profile = PROFILES_DIR / profile / "config.yaml"
+    if snakemake_profile.is_file():
+        named = (yaml.safe_load(snakemake_profile.read_text(encoding="utf-8")) or {}).get("configfile") or []
+        return [REPO_ROOT / f for f in ([named] if isinstance(named, str) else named)]
+    single = CONFIG_DIR / f"{profile}.yaml"
+    return [single] if single.is_file() else []
+
+
+def read_config_files(paths: list[Path]) -> dict:
+    """The config files merged in order, as Snakemake merges several --configfile (deep_merge)."""
+    from deductive.merge import deep_merge
+
+    merged: dict = {}
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                layer = yaml.safe_load(handle)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
+        if not isinstance(layer, dict):
+            raise ConfigError(f"{path}: a config file must be a mapping")
+        if JOB_MARKER in layer:
+            return layer
+        merged = deep_merge(merged, layer)
+    return merged
+
+
 def load_config(path_or_profile: str | Path) -> dict:
-    """Load a config by path or profile name (workflow/config/<name>.yaml) and resolve it, or a
-    per-job resolved config written by the workflow (already checked when the DAG was built)."""
+    """Load a config and resolve it: a profile by name (its list of config files, layered:
+    `profile_config_files`), a config file by path, or a per-job resolved config written by the
+    workflow (already checked when the DAG was built, returned as it is)."""
     path = Path(path_or_profile)
-    if not path.suffix and not path.exists():
-        path = CONFIG_DIR / f"{path_or_profile}.yaml"
-    if not path.exists():
-        known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
-        raise ConfigError(f"no config '{path_or_profile}' (known profiles: {', '.join(known)})")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            config = yaml.safe_load(handle)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if isinstance(config, dict) and JOB_MARKER in config:
+    if path.suffix or path.exists():
+        if not path.exists():
+            raise ConfigError(f"no config file {path}")
+        files = [path]
+    else:
+        files = profile_config_files(str(path_or_profile))
+        if not files:
+            known = sorted({p.stem for p in CONFIG_DIR.glob("*.yaml")} | {p.name for p in PROFILES_DIR.iterdir()
+                                                                          if (p / "config.yaml").is_file()})
+            raise ConfigError(f"no config '{path_or_profile}' (known profiles: {', '.join(known)})")
+    config = read_config_files(files)
+    if JOB_MARKER in config:
         return config
-    return resolve_config(config, str(path))
+    return resolve_config(config, " + ".join(str(f.relative_to(REPO_ROOT)) if f.is_relative_to(REPO_ROOT) else str(f)
+                                             for f in files))
 
 
 def derive_seed(master: int, *names: Any) -> int:

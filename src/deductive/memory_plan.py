@@ -291,7 +291,8 @@ def run_plans(config: dict, gpu_gib: float, models_dir: Path,
         placed = None
         if visible_gpus is not None:
             try:
-                placed = place(name, dict(cfg, gpus_required=gpus), arch.heads, arch.kv_heads, visible_gpus)
+                placed = place(name, dict(cfg, gpus_required=gpus), arch.heads, arch.kv_heads, visible_gpus,
+                               intermediate=arch.intermediate)
                 gpus = placed.processes
             except PlacementError as exc:
                 plans.append(Plan(run=name, gpus=gpus, gpu_gib=gpu_gib, step={}, sampling={}, cpu_gib=0.0,

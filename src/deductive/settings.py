@@ -19,17 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deductive.config import ConfigError, fill_defaults, load_schema
-
-
-def deep_merge(base: dict, over: dict) -> dict:
-    """A new mapping: `over` merged into `base`, nested mappings key by key."""
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+from deductive.merge import deep_merge  # noqa: F401 - the one merge, used here and re-exported
 
 
 # ------------------------------------------------------------------------------ training

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deductive.config import CONFIG_DIR, load_config
+from deductive.config import load_config, profile_config_files
 from deductive.figures import accuracy_ci, cost_accuracy, published_compare, training_curves
 from deductive.figures.context import Context, Rendered, Settings
 from deductive.figures.data import profiles_present, published_path
@@ -43,9 +43,10 @@ def caption_text(profile: str, rendered: Rendered) -> str:
 
 def figures_section(profile: str, results: Path) -> dict:
     """The `figures` settings of a profile drawn without Snakemake (`make figures` re-renders
-    committed results): the profile's pinned config if there is one, else the defaults. The
-    workflow passes its resolved settings instead (scripts/make_figures.py --config)."""
-    if (CONFIG_DIR / f"{profile}.yaml").is_file():
+    committed results): the profile's pinned config if there is one (its layered list of files,
+    deductive.config.profile_config_files), else the defaults. The workflow passes its resolved
+    settings instead (scripts/make_figures.py --config)."""
+    if profile_config_files(profile):
         return load_config(profile).get("figures") or {}
     return {}
 

@@ -125,12 +125,10 @@ def full_row_samples(it: int, *, rows: int, row_tokens: int, vocab: int, seed: i
 def paper_settings(run: str) -> dict:
     """The paper profile's training settings of `run`, merged and with the schema's defaults
     (read without jsonschema: the GPU machine needs only torch, torchtune and torchao)."""
-    import yaml
-
-    from deductive.config import CONFIG_DIR, fill_defaults, load_schema
+    from deductive.config import drop_removed_entries, fill_defaults, load_schema, profile_config_files, read_config_files
     from deductive.settings import training_section
 
-    raw = yaml.safe_load((CONFIG_DIR / "paper.yaml").read_text(encoding="utf-8"))
+    raw = drop_removed_entries(read_config_files(profile_config_files("paper")))
     return training_section(fill_defaults(raw, load_schema()), run)
 
 

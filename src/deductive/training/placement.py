@@ -4,8 +4,8 @@ a node shape).
 
 The vLLM engine runs on rank 0's node with tensor parallelism over the run's GPUs
 (`sampling.engine.tensor_parallel_size`, 0 = all of them), and vLLM accepts only sizes that
-divide the model's attention heads and divide, or are a multiple of, its KV heads (Qwen2.5-14B
-and -32B, 40 heads and 8 KV heads: 1, 2, 4 or 8). So:
+divide the model's attention heads and MLP width and divide, or are a multiple of, its KV heads
+(Qwen2.5-14B and -32B, 40 heads and 8 KV heads: 1, 2, 4 or 8; Qwen2.5-1.5B: 1, 2 or 4). So:
 
 - `training.runs.<run>.world_size` given (> 0): exactly that many processes; refused when the
   node has fewer GPUs, fewer than `gpus_required`, or (engine over all of them) an engine size
@@ -46,18 +46,22 @@ class Placement:
         return f"training run {run}: {self.processes} process(es) on {where}{engine} ({self.reason})"
 
 
-def engine_sizes(heads: int, kv_heads: int, limit: int = 64) -> list[int]:
-    """Tensor-parallel sizes vLLM accepts for a model with these attention and KV heads."""
-    return [t for t in range(1, limit + 1) if heads % t == 0 and (kv_heads % t == 0 or t % kv_heads == 0)]
+def engine_sizes(heads: int, kv_heads: int, intermediate: int | None = None, limit: int = 64) -> list[int]:
+    """Tensor-parallel sizes vLLM accepts for a model with these attention and KV heads and MLP
+    width (its column-parallel layers split heads and the MLP evenly; KV heads are split or
+    replicated)."""
+    return [t for t in range(1, limit + 1) if heads % t == 0 and (kv_heads % t == 0 or t % kv_heads == 0)
+            and (intermediate is None or intermediate % t == 0)]
 
 
-def place(run: str, cfg: dict, heads: int, kv_heads: int, visible_gpus: int) -> Placement:
+def place(run: str, cfg: dict, heads: int, kv_heads: int, visible_gpus: int,
+          intermediate: int | None = None) -> Placement:
     """The placement of training run `run` (its merged settings `cfg`) on a node with
     `visible_gpus` GPUs (see the module docstring)."""
     asked = int(cfg.get("world_size") or 0)
     need = int(cfg.get("gpus_required") or 0)
     tp = int(cfg["sampling"]["engine"].get("tensor_parallel_size") or 0)
-    valid = engine_sizes(heads, kv_heads)
+    valid = engine_sizes(heads, kv_heads, intermediate)
     where = f"training.runs.{run}"
     if visible_gpus == 0:
         if need:
@@ -114,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = training_section(load_config(args.config), args.run)
         arch = json.loads((args.model_dir / "config.json").read_text(encoding="utf-8"))
-        p = place(args.run, cfg, arch["num_attention_heads"], arch["num_key_value_heads"],
-                  visible_gpu_count())
+        p = place(args.run, cfg, arch["num_attention_heads"], arch["num_key_value_heads"], visible_gpu_count(),
+                  intermediate=arch.get("intermediate_size"))
     except (ConfigError, PlacementError, OSError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
