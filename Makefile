@@ -14,7 +14,7 @@ SNAKEMAKE   := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/src
 export WANDB_MODE ?= disabled
 
-.PHONY: help setup test smoke learn learn-who learn-bonus learn-room learn-room-2x2 figures report reproduce rehearse bench bench-peers gpu-check gpu-wheels citation clean
+.PHONY: help setup test smoke learn learn-who learn-bonus learn-room learn-room-2x2 figures report reproduce few-shot rehearse bench bench-peers gpu-check gpu-wheels citation clean
 
 help:  ## List the targets
 	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
@@ -71,6 +71,10 @@ report: $(STAMP)  ## HTML report of the smoke run's figures (after make smoke): 
 reproduce: $(STAMP)  ## The paper profile end to end on a GPU node
 	$(PY) scripts/preflight.py --profile paper
 	$(SNAKEMAKE) --profile workflow/profiles/paper
+
+few-shot: $(STAMP)  ## The paper recipe on 16 training puzzles, on a GPU node (profile few_shot, layered on paper)
+	$(PY) scripts/preflight.py --profile few_shot
+	$(SNAKEMAKE) --profile workflow/profiles/few_shot
 
 rehearse: $(STAMP)  ## The paper path in minutes on a 2-8 GPU node (Qwen2.5-1.5B, 2 iterations; profile rehearse)
 	$(PY) scripts/preflight.py --profile rehearse
