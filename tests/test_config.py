@@ -130,3 +130,32 @@ def test_job_configs_hold_only_what_each_job_uses():
     assert set(jobs["model-tiny-qwen2"]) == {"resolved_job", "profile", "models"}
     # a job's file is a config the scripts load without checking it again
     assert jobs["figures"]["figures"]["dpi"] == 150
+
+
+@pytest.mark.parametrize("path", [("training", "optimizer", "lr"), ("training", "loss", "epsilon"),
+                                  ("training", "optimizer", "betas"), ("sampling", "early_abort", "decay")])
+def test_a_config_without_a_required_key_is_refused_naming_it(path):
+    """Issue 21: these used to resolve cleanly and fail mid-run with a KeyError."""
+    import copy
+
+    from deductive.config import profile_config_files, read_config_files
+
+    raw = copy.deepcopy(read_config_files(profile_config_files("smoke")))
+    node = raw
+    for part in path[:-1]:
+        node = node[part]
+    del node[path[-1]]
+    with pytest.raises(ConfigError, match=rf"{'.'.join(path[:-1])}: '{path[-1]}' is a required property"):
+        resolve_config(raw, "x")
+
+
+def test_runs_override_parts_of_the_sections_the_base_must_complete():
+    import copy
+
+    from deductive.config import profile_config_files, read_config_files
+
+    raw = copy.deepcopy(read_config_files(profile_config_files("smoke")))
+    raw["training"]["runs"]["tiny-qwen2"]["optimizer"] = {"lr": 1e-5}
+    raw["training"]["runs"]["tiny-qwen2"]["sampling"] = {"engine": {"enforce_eager": False}, "early_abort": {"threshold": -2}}
+    config = resolve_config(raw, "x")
+    assert config["training"]["runs"]["tiny-qwen2"]["sampling"]["engine"] == {"enforce_eager": False}

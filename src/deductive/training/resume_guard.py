@@ -20,7 +20,7 @@ from deductive.io import file_sha256
 RESUME_SAFE_KEYS = frozenset({
     "iterations", "patience", "val_every", "checkpoint_every", "sleep_engine_while_training",
     "memory", "device", "num_output_chunks", "gpus_required", "weight_handoff", "collective_timeout_minutes",
-    "world_size",
+    "world_size", "flex_attention", "fixed_step_shapes",
 })
 
 

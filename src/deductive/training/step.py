@@ -38,9 +38,9 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, rows: Pac
     per_step = int(cfg["rows_per_device_per_step"]) * d.world
     max_norm = cfg["optimizer"]["max_grad_norm"]
     params = [p for p in model.parameters() if p.requires_grad]
-    use_block = d.device.type == "cuda" and bool(cfg.get("flex_attention", True))
+    use_block = d.device.type == "cuda" and bool(cfg["flex_attention"])
     # compiled flex attention: a few fixed step shapes, else it recompiles until it gives up
-    fixed_shapes = bool(cfg.get("fixed_step_shapes", use_block))
+    fixed_shapes = use_block if cfg["fixed_step_shapes"] is None else bool(cfg["fixed_step_shapes"])
     want_entropy = bool(loss_cfg["entropy_coef"])
     # the sampler records log-probs of softmax(logits / T) (vLLM's processed log-probs)
     temperature = float(cfg["sampling"]["temperature"])
