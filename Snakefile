@@ -10,14 +10,15 @@
 # work/<profile>/config/<job>.json (git-ignored, never committed: a stale copy could not be
 # told apart), written by the rule `job_config` whose params are the file's text, so a changed
 # value reruns exactly the jobs that use it.
+# The package is installed (make setup: an editable install; the Makefile also puts this
+# checkout's src/ first on PYTHONPATH, so a second worktree runs its own code).
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from deductive.config import ConfigError, derive_seed, resolve_config  # noqa: E402
-from deductive.jobs import job_texts  # noqa: E402
-from deductive.puzzles.run import split_args, stale_reason  # noqa: E402
-from snakemake.exceptions import WorkflowError  # noqa: E402
+from deductive.config import ConfigError, derive_seed, resolve_config
+from deductive.jobs import job_texts
+from deductive.puzzles.run import split_args, stale_reason
+from snakemake.exceptions import WorkflowError
 
 # No default configfile: Snakemake would merge it with the chosen one (smoke's models would leak
 # into paper). Without any config, fall back to the smoke profile.

@@ -1,9 +1,7 @@
 import os
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("WANDB_MODE", "disabled")
 
 PUBLISHED_VAL = ROOT / "data" / "temporal-clue" / "val.json"

@@ -13,14 +13,18 @@ from deductive.config import load_config
 from deductive.inference.model_prep import (ModelPrepError, build_torchtune_model, prepare_model,
                                         read_manifest, torchtune_spec)
 
-SMOKE = load_config("smoke")
+
+
+def smoke_models() -> dict:
+    """The smoke profile's model specs (read when a test asks, not when the module is imported)."""
+    return load_config("smoke")["models"]
 MODELS_DIR = ROOT / "models"
 
 
 def smoke_model(name: str):
     """The smoke model directory (prepared once, reused: preparation is idempotent)."""
     out = MODELS_DIR / name
-    prepare_model(name, SMOKE["models"][name], out)
+    prepare_model(name, smoke_models()[name], out)
     return out
 
 
@@ -54,7 +58,7 @@ def test_transformers_and_torchtune_agree(name, tmp_path):
 
 
 def test_random_qwen2_deterministic_idempotent_atomic(tmp_path):
-    spec = dict(SMOKE["models"]["tiny-qwen2"], num_hidden_layers=1)
+    spec = dict(smoke_models()["tiny-qwen2"], num_hidden_layers=1)
     a = prepare_model("tiny-qwen2", spec, tmp_path / "a")
     b = prepare_model("tiny-qwen2", spec, tmp_path / "b")
     assert a["weights_sha256"] == b["weights_sha256"]  # same seed -> byte-identical weights

@@ -31,7 +31,7 @@ def test_packed_row_equals_each_completion_alone(tiny):
     rows = pack(samples, row_tokens=32)
     assert len(rows) > 3  # several rows per puzzle: the prompt is repeated in each
     with torch.no_grad():
-        packed, _ = packed_logprobs(tiny, rows)
+        packed, _ = packed_logprobs(tiny, rows, temperature=1.0)
     worst = 0.0
     seen = 0
     for r in range(len(rows)):
@@ -95,7 +95,7 @@ def test_chunked_logprobs_and_entropy_match_one_piece_with_gradients(tiny):
     results = []
     for chunks in (1, 3):
         tiny.zero_grad()
-        lp, ent = packed_logprobs(tiny, rows, entropy=True, chunks=chunks)
+        lp, ent = packed_logprobs(tiny, rows, entropy=True, chunks=chunks, temperature=1.0)
         (lp.sum() + ent.sum()).backward()
         results.append((lp.detach(), ent.detach(), tiny.tok_embeddings.weight.grad.clone()))
     (lp1, e1, g1), (lp3, e3, g3) = results
@@ -133,6 +133,6 @@ def test_output_chunks_never_form_logits_of_all_positions(tmp_path):
             return out
 
     with Largest():
-        lp, _ = packed_logprobs(model, rows, chunks=chunks)
+        lp, _ = packed_logprobs(model, rows, chunks=chunks, temperature=1.0)
         lp.sum().backward()
     assert 0 < Largest.numel <= -(-positions // chunks) * vocab < positions * vocab

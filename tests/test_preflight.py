@@ -118,7 +118,7 @@ def test_memory_plan_is_at_most_10_percent_above_every_measured_peak():
         p = plan(Arch.from_hf_config(r["architecture"]), run="check", gpus=r["world"], gpu_gib=r["memory"]["plan"]["gpu_gib"],
                  row_tokens=s["row_tokens"], rows=s["rows_per_device_per_step"], dtype=s["dtype"],
                  cpu_offload=s["memory"]["fsdp_cpu_offload"], activation_checkpointing=s["memory"]["activation_checkpointing"],
-                 output_chunks=s["num_output_chunks"])
+                 output_chunks=s["num_output_chunks"], sleep_engine=True)
         ratio = p.step_allocated_gib / r["memory"]["measured"]["max_allocated_gib"]
         assert 1.0 <= ratio <= 1.10, (path.name, ratio)
         if "expandable" in path.name:  # the allocator's reserve beyond its tensors, as planned
@@ -130,10 +130,11 @@ def test_memory_plan_refuses_with_the_setting_to_change():
     from deductive.memory_plan import KNOWN, plan
 
     arch = KNOWN["Qwen/Qwen2.5-14B-Instruct"]
-    base = dict(run="qwen2.5-14b", gpus=2, gpu_gib=79.6, row_tokens=16384, rows=2, output_chunks=8)
-    awake = plan(arch, **base, sleep_engine=False, vllm_utilization=0.6)  # the engine keeps 0.6 of the GPU
+    base = dict(run="qwen2.5-14b", gpus=2, gpu_gib=79.6, row_tokens=16384, rows=2, output_chunks=8, dtype="bfloat16",
+                cpu_offload=True, activation_checkpointing=True, sleep_engine=True)
+    awake = plan(arch, **dict(base, sleep_engine=False), vllm_utilization=0.6)  # the engine keeps 0.6 of the GPU
     assert awake.fatal and "training.sleep_engine_while_training" in awake.fatal
-    no_offload = plan(arch, **base, cpu_offload=False)  # 14.8B x (2+2+4) bytes / 2 GPUs = 55 GiB more
+    no_offload = plan(arch, **dict(base, cpu_offload=False))  # 14.8B x (2+2+4) bytes / 2 GPUs = 55 GiB more
     assert no_offload.fatal and "training.memory.fsdp_cpu_offload" in no_offload.fatal
     rows = plan(arch, **dict(base, rows=8))
     assert rows.fatal and "training.rows_per_device_per_step" in rows.fatal

@@ -24,7 +24,11 @@ from deductive.io import read_jsonl
 from deductive.puzzles.formats import load_puzzles
 
 pytestmark = pytest.mark.slow
-SMOKE = load_config("smoke")
+
+
+def smoke_models() -> dict:
+    """The smoke profile's model specs (read when a test asks, not when the module is imported)."""
+    return load_config("smoke")["models"]
 TOL = 1e-3
 ALL_PUZZLES = load_puzzles(PUBLISHED_VAL)
 PUZZLES = sorted(ALL_PUZZLES, key=lambda p: len(p.prompt))[:3]  # short prompts: fast on CPU
@@ -32,7 +36,7 @@ PUZZLES = sorted(ALL_PUZZLES, key=lambda p: len(p.prompt))[:3]  # short prompts:
 
 def model_dir(name):
     out = ROOT / "models" / name
-    prepare_model(name, SMOKE["models"][name], out)
+    prepare_model(name, smoke_models()[name], out)
     return out
 
 
@@ -123,7 +127,7 @@ def test_early_abort_exact(sampler):
 def test_load_weights_live(sampler, tmp_path):
     if sampler.model_name != "tiny-qwen2":
         pytest.skip("weights swap is tested once, on the small random model")
-    spec = dict(SMOKE["models"]["tiny-qwen2"], seed=SMOKE["models"]["tiny-qwen2"]["seed"] + 1)
+    spec = dict(smoke_models()["tiny-qwen2"], seed=smoke_models()["tiny-qwen2"]["seed"] + 1)
     other = tmp_path / "other"
     prepare_model("tiny-qwen2", spec, other)
     sc = sampling(max_tokens=16)

@@ -68,8 +68,8 @@ def test_padding_rows_and_columns_change_no_logprob(tmp_path):
     assert len(fixed) == 8 and fixed.tokens.shape[1] == 128 > used_columns(rows) == trimmed.tokens.shape[1]
     assert fixed.completion_tokens == trimmed.completion_tokens == rows.completion_tokens
     with torch.no_grad():
-        a = packed_logprobs(model, trimmed)[0]
-        b = packed_logprobs(model, fixed)[0]
+        a = packed_logprobs(model, trimmed, temperature=1.0)[0]
+        b = packed_logprobs(model, fixed, temperature=1.0)[0]
     n, L = a.shape
     assert torch.allclose(a, b[:n, :L], atol=1e-5) and not b[n:].any() and not b[:, L:].any()
 

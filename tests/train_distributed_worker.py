@@ -14,17 +14,15 @@ import os
 import sys
 from pathlib import Path
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src"), str(Path(__file__).resolve().parent)]
+import torch
 
-import torch  # noqa: E402
-
-from deductive.training import distributed  # noqa: E402
-from deductive.training.advantages import assign_advantages  # noqa: E402
-from deductive.settings import with_training_defaults  # noqa: E402
-from deductive.training.step import make_optimizer, optimise  # noqa: E402
-from deductive.training.tune_model import build_model, hf_to_tune, load_hf_state_dict  # noqa: E402
-from deductive.training.packing import pack  # noqa: E402
-from training_fixtures import synthetic_samples  # noqa: E402
+from deductive.settings import with_training_defaults
+from deductive.training import distributed
+from deductive.training.advantages import assign_advantages
+from deductive.training.packing import pack
+from deductive.training.step import make_optimizer, optimise
+from deductive.training.tune_model import build_model, hf_to_tune, load_hf_state_dict
+from training_fixtures import synthetic_samples  # tests/, this script's folder
 
 GLOBAL_ROWS_PER_STEP = 4
 

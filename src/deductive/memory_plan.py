@@ -190,9 +190,8 @@ def settings_to_change(run: str) -> dict[str, str]:
             "trainer while sampling": offload}
 
 
-def step_parts(arch: Arch, *, gpus: int, row_tokens: int, rows: int, dtype: str = "bfloat16",
-               cpu_offload: bool = True, activation_checkpointing: bool = True,
-               output_chunks: int = 1) -> tuple[dict[str, float], dict[str, float]]:
+def step_parts(arch: Arch, *, gpus: int, row_tokens: int, rows: int, dtype: str, cpu_offload: bool,
+               activation_checkpointing: bool, output_chunks: int) -> tuple[dict[str, float], dict[str, float]]:
     """(bytes per GPU of the optimiser step's tensors at its peak, the two working sets), the
     module docstring's parts: the held parts, then the larger working set under its own name."""
     b = BYTES[dtype]
@@ -221,10 +220,11 @@ def step_parts(arch: Arch, *, gpus: int, row_tokens: int, rows: int, dtype: str 
     return dict(held, **{peak: working[peak]}), working
 
 
-def plan(arch: Arch, *, run: str, gpus: int, gpu_gib: float, row_tokens: int, rows: int,
-         dtype: str = "bfloat16", cpu_offload: bool = True, activation_checkpointing: bool = True,
-         output_chunks: int = 1, sleep_engine: bool = True, vllm_utilization: float = 0.0,
-         placement: str | None = None) -> Plan:
+def plan(arch: Arch, *, run: str, gpus: int, gpu_gib: float, row_tokens: int, rows: int, dtype: str,
+         cpu_offload: bool, activation_checkpointing: bool, output_chunks: int, sleep_engine: bool,
+         vllm_utilization: float = 0.0, placement: str | None = None) -> Plan:
+    """The plan of one training run (the run's settings, no defaults: they live in the schema);
+    `vllm_utilization` is the engine's share while it samples (0: no engine, gpu_check.py)."""
     b = BYTES[dtype]
     P, N = arch.params, max(1, gpus)
     tensors, _ = step_parts(arch, gpus=N, row_tokens=row_tokens, rows=rows, dtype=dtype, cpu_offload=cpu_offload,

@@ -130,11 +130,11 @@ class SamplingConfig:
         return asdict(self)
 
     def replace(self, **changes: Any) -> "SamplingConfig":
-        data = self.to_dict()
-        if "early_abort" in changes and isinstance(changes["early_abort"], dict):
-            changes["early_abort"] = EarlyAbort(**{**data["early_abort"], **changes["early_abort"]})
-        data.update(changes)
-        return SamplingConfig.from_config(data)
+        """A copy with `changes` merged in (nested `early_abort` key by key: deductive.merge)."""
+        from deductive.merge import deep_merge
+
+        changes = {k: (asdict(v) if isinstance(v, EarlyAbort) else v) for k, v in changes.items()}
+        return SamplingConfig.from_config(deep_merge(self.to_dict(), changes))
 
     def sample_seed(self, puzzle_id: str, sample_index: int) -> int:
         return derive_seed(self.seed, puzzle_id, sample_index) % (2**32)
@@ -167,15 +167,15 @@ def engine_kwargs(sampling_cfg: dict, *, sleep: bool = False) -> dict:
     """Sampler keyword arguments from the config's `sampling.engine` section; `sleep`: the
     engine will be put to sleep while a colocated trainer runs (training's
     `sleep_engine_while_training`), so it is built with vLLM's sleep mode."""
-    eng = dict(sampling_cfg.get("engine", {}))
+    eng = sampling_cfg["engine"]  # complete: the schema requires every key of the shared engine
     return {"enable_sleep_mode": bool(sleep),
             "max_model_len": eng["max_model_len"],
-            "tensor_parallel_size": eng.get("tensor_parallel_size", 1),
+            "tensor_parallel_size": eng["tensor_parallel_size"],
             "gpu_memory_utilization": eng["gpu_memory_utilization"],
-            "enable_prefix_caching": eng.get("enable_prefix_caching", True),
-            "dtype": eng.get("dtype", "auto"),
-            "enforce_eager": eng.get("enforce_eager", False),
-            "seed": sampling_cfg.get("seed", 0)}
+            "enable_prefix_caching": eng["enable_prefix_caching"],
+            "dtype": eng["dtype"],
+            "enforce_eager": eng["enforce_eager"],
+            "seed": sampling_cfg["seed"]}
 
 
 def _stop_token_ids(model_dir: Path, tokenizer) -> list[int]:
@@ -231,7 +231,7 @@ def sleep_mode_available() -> bool:
 class Sampler:
     """One live vLLM engine for a model directory; see the module docstring."""
 
-    def __init__(self, model_dir: str | os.PathLike, *, max_model_len: int, tensor_parallel_size: int = 1,
+    def __init__(self, model_dir: str | os.PathLike, *, max_model_len: int, tensor_parallel_size: int = 0,
                  gpu_memory_utilization: float = 0.5, enable_prefix_caching: bool = True,
                  dtype: str = "auto", seed: int = 0, model_name: str | None = None,
                  enforce_eager: bool = False, enable_sleep_mode: bool = False):

@@ -147,7 +147,7 @@ def block_mask(doc_ids: torch.Tensor):
     return create_block_mask(mask_mod, R, None, L, L, device=doc_ids.device)
 
 
-def _chunk_logprobs(output, hidden, tgt, entropy: bool, temperature: float = 1.0):
+def _chunk_logprobs(output, hidden, tgt, entropy: bool, temperature: float):
     """log p(tgt) (and the entropy) at normalised hidden states `hidden` (N, D): the logits of
     these N positions only, `output(hidden)`, divided by `temperature` (the sampling
     distribution), in float32."""
@@ -164,7 +164,7 @@ def _chunk_logprobs(output, hidden, tgt, entropy: bool, temperature: float = 1.0
 
 def packed_logprobs(model: torch.nn.Module, rows: PackedRows, *, use_block_mask: bool = False,
                     entropy: bool = False, chunks: int = 1,
-                    temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor | None]:
+                    temperature: float) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Per-position log-prob of each completion token under `model` ((R, L), 0 elsewhere).
 
     Only the positions that predict a completion token go through the output projection (the
