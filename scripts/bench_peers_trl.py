@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 def synthetic_reward(token_ids) -> float:
-    """The parent's reward (scripts/peers_bench.py, synthetic_reward): share of even ids."""
+    """The parent's reward (deductive.bench.peers.synthetic_reward): share of even ids."""
     ids = list(token_ids)
     return sum(int(t) % 2 == 0 for t in ids) / max(1, len(ids))
 

@@ -25,7 +25,7 @@ def machine_info() -> dict:
     import torch
     import vllm
 
-    from peers_bench import cpu_model  # scripts/peers_bench.py, beside this script
+    from deductive.bench.peers import cpu_model
 
     cpu = cpu_model()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"

@@ -1,4 +1,5 @@
-"""Training benchmarks: throughput of the real step, packing efficiency, iteration overhead.
+"""Training benchmarks (run by scripts/bench_training.py): throughput of the real step, packing
+efficiency, iteration overhead.
 
 - throughput: `loop.optimise` (forward + backward + AdamW on packed rows, the code the loop
   runs) on a prepared model directory, completion tokens and all real tokens per second;
@@ -14,9 +15,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -174,3 +178,63 @@ def gpu_mfu(name: str, *, row_tokens: int, peak_tflops: float, steps: int = 3) -
 
 def machine() -> str:
     return f"{platform.machine()}, {torch.get_num_threads()} torch threads, {platform.processor() or 'cpu'}"
+
+
+def run(args) -> int:
+    """The whole benchmark for scripts/bench_training.py's parsed `args`: OUT.{csv,md}."""
+    from deductive.config import REPO_ROOT
+    from deductive.io import atomic_write_text
+    from deductive.progress import Progress
+    from deductive.provenance import provenance
+
+    rows: list[dict] = []
+
+    def add(metric, subject, value, unit, note=""):
+        rows.append({"metric": metric, "subject": subject, "value": f"{value:.4g}", "unit": unit, "note": note})
+
+    scenarios = {  # (row_tokens, prompt tokens, completion length range, samples per puzzle)
+        "paper-shape": (16384, 1220, (300, 8192), 50),
+        "smoke-shape": (4096, 700, (8, 32), 4),
+    }
+    for name, (row, prompt, lengths, k) in scenarios.items():
+        eff = packing_efficiency(row, prompt, lengths, k)
+        note = f"row {row}, prompt {prompt}, completions log-uniform {lengths[0]}-{lengths[1]}, {k}/puzzle, 32 puzzles"
+        add("packing_real_token_share", name, eff["real_token_share"], "share", note)
+        add("packing_rows", name, eff["rows"], "rows", note)
+    missing = [m for m in args.models if not (REPO_ROOT / "models" / m / "config.json").is_file()]
+    if missing:
+        print(f"error: models not prepared: {', '.join(missing)} (run the prepare_model rule first)", file=sys.stderr)
+        return 2
+    progress = Progress(total=len(args.models), label="bench training", unit="models", interval=0)
+    for m in args.models:
+        model_dir = REPO_ROOT / "models" / m
+        tp = training_throughput(model_dir, row_tokens=1024, prompt_len=700, completion_lengths=(16, 64),
+                                       k=8, puzzles=2)
+        note = f"{tp['rows']} rows of <=1024 tokens, prompt 700, 8 completions of 16-64 per puzzle, best of 2"
+        add("train_completion_tokens_per_s", m, tp["completion_tokens_per_s"], "tokens/s", note)
+        add("train_real_tokens_per_s", m, tp["real_tokens_per_s"], "tokens/s", note)
+        ov = iteration_overhead(model_dir, with_vllm=not args.no_vllm)
+        for key, value in ov.items():
+            add(f"overhead_{key}", m, value, "MB" if key.endswith("_mb") else ("M params" if key == "params_m" else "s"))
+        progress.advance()
+    for shape in args.gpu or []:
+        r = gpu_mfu(shape, row_tokens=16384, peak_tflops=args.peak_tflops)
+        add("gpu_tokens_per_s", shape, r["tokens_per_s"], "tokens/s", "bf16, rows of 16384, activation checkpointing")
+        add("gpu_mfu", shape, r["mfu"], "share", f"peak {args.peak_tflops} TFLOPS")
+        add("gpu_peak_memory", shape, r["peak_mem_gib"], "GiB")
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["metric", "subject", "value", "unit", "note"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out.with_suffix(".csv"), buf.getvalue())
+    prov = provenance(machine=machine())
+    md = ["# Training benchmarks", "", f"Machine: {prov['machine']}. Date: {prov['date']}, code "
+          f"{prov['code']['commit'][:12]}{' (dirty)' if prov['code']['dirty'] else ''}. CPU timings on a shared "
+          "machine are noisy; compare within one run only.", "",
+          "| metric | subject | value | unit | note |", "|---|---|---|---|---|"]
+    md += [f"| {r['metric']} | {r['subject']} | {r['value']} | {r['unit']} | {r['note']} |" for r in rows]
+    atomic_write_text(args.out.with_suffix(".md"), "\n".join(md) + "\n")
+    print(progress.summary(f"wrote {args.out.with_suffix('.csv')} and .md"), file=sys.stderr)
+    return 0
+

@@ -1,4 +1,4 @@
-"""Side-by-side benchmark against the tools a reader would otherwise use (scripts/bench_peers.py).
+"""Side-by-side benchmark against the tools a reader would otherwise use (run by scripts/bench_peers.py).
 
 Two comparisons on the same work, same model directory, float32, temperature 1, top-p 1, no
 top-k, the same chat-template prompt token ids:
@@ -472,3 +472,82 @@ def render_markdown(report: dict) -> str:
                   "generation batch of all completions, one optimiser step, forward/backward in micro-batches "
                   "with gradient accumulation, the usual way to bound activation memory)."]
     return "\n".join(lines + notes) + "\n"
+
+
+# ------------------------------------------------------------------------------ the run
+
+def run(args, *, script: Path, trl_script: Path) -> int:
+    """The whole benchmark for scripts/bench_peers.py's parsed `args`: a child process per side
+    (`script --child SIDE`, the TRL side `trl_script` in its own interpreter), then OUT.{json,md}."""
+    if args.child:
+        return child_main(args.child, args.spec, args.result)
+    if args.render:
+        report = json.loads(args.out.with_suffix(".json").read_text(encoding="utf-8"))
+        args.out.with_suffix(".md").write_text(render_markdown(report), encoding="utf-8")
+        return 0
+
+    from deductive.config import REPO_ROOT, load_config
+    from deductive.io import atomic_write_json, atomic_write_text
+    from deductive.provenance import provenance
+
+    model_dir = REPO_ROOT / "models" / args.model
+    if not (model_dir / "config.json").is_file():
+        print(f"error: models/{args.model} is not prepared (run scripts/prepare_model.py)", file=sys.stderr)
+        return 2
+    if "trl_iteration" in args.sides and not Path(args.trl_python).is_file():
+        print(f"error: {args.trl_python} missing; `make bench-peers` creates .venv-trl", file=sys.stderr)
+        return 2
+    opt = load_config("smoke")["training"]["optimizer"]
+    args.work.mkdir(parents=True, exist_ok=True)
+    spec = make_spec(model_dir=model_dir, puzzle_file=args.puzzle_file, puzzles=args.puzzles,
+                     completions=args.completions, max_new_tokens=args.max_tokens, seed=args.seed,
+                     lr=float(opt["lr"]), weight_decay=float(opt["weight_decay"]), betas=tuple(opt["betas"]),
+                     work_dir=args.work.resolve(), trl_micro_batch=args.trl_micro_batch,
+                     activation_checkpointing=not args.no_activation_checkpointing)
+    spec_file = args.work / "spec.json"
+    spec_file.write_text(json.dumps(spec), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "src"))
+    sides = {}
+    previous = args.out.with_suffix(".json")
+    if args.update and previous.is_file():
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        sides = old["sides"]
+        for r in sides.values():
+            if "measured_at" not in r:
+                r.setdefault("run_finished_at", old["date"])
+    for side in args.sides:
+        result = args.work / f"{side}.json"
+        if side == "trl_iteration":
+            trl_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+            cmd = [args.trl_python, str(trl_script), "--spec", str(spec_file), "--out", str(result)]
+            sides[side] = run_side(side, cmd, result, env=trl_env)
+        else:
+            cmd = [sys.executable, str(script), "--child", side, "--spec", str(spec_file), "--result", str(result)]
+            sides[side] = run_side(side, cmd, result, env=env)
+    versions = {}
+    for side in ("vllm_sampler", "project_iteration", "hf_generate"):
+        versions.update({k: v for k, v in sides.get(side, {}).get("versions", {}).items()})
+    trl_v = sides.get("trl_iteration", {}).get("versions", {})
+    if "trl_iteration" in sides and not trl_v and Path(args.trl_python).is_file():
+        trl_v = venv_versions(args.trl_python)  # the side failed: ask its interpreter
+    if trl_v:
+        versions["trl"] = trl_v["trl"]
+        for k in ("torch", "transformers"):
+            if trl_v[k] != versions.get(k):
+                versions[f"trl_{k}"] = trl_v[k]
+    if "transformers" not in versions:
+        import transformers
+
+        versions["transformers"] = transformers.__version__
+    prov = provenance()
+    report = {"date": prov["date"], "command": prov["command"],
+              "commit": prov["code"]["commit"][:12] + (" (dirty tree)" if prov["code"]["dirty"] else ""),
+              "machine": machine_info(), "versions": versions,
+              "spec": {k: v for k, v in spec.items() if k != "val_prompt"}, "sides": sides}
+    report["spec"]["prompts"] = [{"id": i["id"], "prompt_tokens": len(i["prompt_token_ids"])}
+                                 for i in spec["prompts"]]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(args.out.with_suffix(".json"), report)
+    atomic_write_text(args.out.with_suffix(".md"), render_markdown(report))
+    print(f"bench_peers: wrote {args.out.with_suffix('.md')} and .json", flush=True)
+    return 0 if all(not s.get("error") for s in sides.values()) else 1
