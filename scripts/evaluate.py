@@ -4,6 +4,7 @@
     python scripts/evaluate.py --config work/smoke/config/eval-tiny-qwen2-base.json \\
         --entry tiny-qwen2-base --out-dir results/smoke/eval/tiny-qwen2-base \\
         --work-dir work/smoke/eval/tiny-qwen2-base --model-dir models/tiny-qwen2 \\
+        --prices workflow/pricing.yaml \\
         --puzzles test=results/smoke/puzzles/test.jsonl --puzzles published_val=data/temporal-clue/val.json
 
 The workflow's rules pass every path (a trained entry adds --train-summary). --config also takes
@@ -23,6 +24,7 @@ if __name__ == "__main__":
     parser.add_argument("--entry", required=True, help="model key, training run or evaluation.api key")
     parser.add_argument("--out-dir", required=True, help="where summaries and samples go")
     parser.add_argument("--work-dir", required=True, help="resumable partial files, server log, API cache")
+    parser.add_argument("--prices", required=True, help="the price table (workflow/pricing.yaml)")
     parser.add_argument("--puzzles", action="append", default=[], metavar="SPLIT=FILE",
                         help="puzzle file of a split (repeat for each split)")
     parser.add_argument("--model-dir", help="base model (local entry) or the model an API entry serves")

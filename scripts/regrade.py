@@ -14,8 +14,8 @@ results are never overwritten.
 import argparse
 import sys
 
-
 from deductive.evaluation.cli import main_regrade
+from deductive.evaluation.published import PUBLISHED_CSV
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -23,4 +23,7 @@ if __name__ == "__main__":
     parser.add_argument("--grader", required=True, choices=["fixed", "compat"])
     parser.add_argument("--eval-root", required=True, help="evaluation folder, e.g. results/<profile>/eval")
     parser.add_argument("--out", required=True, help="output folder, e.g. results/<profile>/regrade-<grader>")
+    parser.add_argument("--published", default=str(PUBLISHED_CSV),
+                        help="the published numbers the tables show beside the regraded ones "
+                             "(default: the committed results/published/published.csv)")
     sys.exit(main_regrade(parser.parse_args()))

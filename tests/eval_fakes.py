@@ -39,7 +39,7 @@ def make_complete(puzzles: list[Puzzle], delay: float = 0.0):
 
 def layout(config: dict, entry_name: str):
     """The paths the workflow's evaluation rules give an entry of a throw-away profile."""
-    from deductive.config import PUBLISHED_SPLIT, REPO_ROOT
+    from deductive.config import PRICING_PATH, PUBLISHED_SPLIT, REPO_ROOT
     from deductive.evaluation.entries import list_entries
     from deductive.evaluation.run import Layout
 
@@ -49,6 +49,7 @@ def layout(config: dict, entry_name: str):
                                else f"results/{profile}/puzzles/{s}.jsonl") for s in entry.splits}
     model = entry.api.get("serve") if entry.kind == "api" else entry.model_name
     return Layout(out_dir=REPO_ROOT / "results" / profile / "eval" / entry_name,
-                  work_dir=REPO_ROOT / "work" / profile / "eval" / entry_name, puzzles=puzzles,
+                  work_dir=REPO_ROOT / "work" / profile / "eval" / entry_name, prices=PRICING_PATH,
+                  puzzles=puzzles,
                   model_dir=REPO_ROOT / "models" / model if model else None,
                   train_summary=REPO_ROOT / "results" / profile / "train" / str(entry.run) / "summary.json")

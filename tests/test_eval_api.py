@@ -71,6 +71,82 @@ def test_missing_key_skips_with_one_line_and_a_record(profile, monkeypatch, caps
     assert not eval_fakes.layout(profile, "keyless").files("published_val")["summary"].exists()
 
 
+def test_the_clients_own_missing_key_skips_and_other_client_errors_propagate(profile, monkeypatch):
+    """The client's MissingAPIKey (caught by its type) skips the entry like an unset variable;
+    any other error of the client factory is the caller's to see."""
+    from deductive.inference.api_client import MissingAPIKey
+
+    monkeypatch.setenv("DEDUCTIVE_TEST_FAKE_KEY", "x")
+    entry = _entry(profile, "fake-endpoint")
+    layout = eval_fakes.layout(profile, entry.name)
+
+    def keyless(config, entry, base_url, cache_dir):
+        raise MissingAPIKey("DEDUCTIVE_TEST_FAKE_KEY is not set; set DEDUCTIVE_TEST_FAKE_KEY to query fake-model")
+
+    assert run.evaluate_api(profile, entry, layout, client_factory=keyless) == {"published_val": "skipped"}
+    assert json.loads(layout.files("published_val")["skipped"].read_text())["reason"].startswith("DEDUCTIVE_TEST")
+
+    class MissingAPIKeyLookalike(RuntimeError):  # the same name is not the same exception
+        pass
+
+    MissingAPIKeyLookalike.__name__ = "MissingAPIKey"
+
+    def broken(config, entry, base_url, cache_dir):
+        raise MissingAPIKeyLookalike("not the client's")
+
+    with pytest.raises(MissingAPIKeyLookalike):
+        run.evaluate_api(profile, entry, layout, client_factory=broken)
+
+
+def test_a_served_entry_whose_server_fails_to_start_says_so_and_stops_it(profile, monkeypatch, tmp_path):
+    import dataclasses
+
+    from deductive.inference import serve as serve_mod
+
+    monkeypatch.setenv("DEDUCTIVE_TEST_FAKE_KEY", "x")
+    (tmp_path / "config.json").write_text("{}")
+    profile["evaluation"]["api"]["fake-endpoint"]["serve"] = "fake-local-model"
+    layout = dataclasses.replace(eval_fakes.layout(profile, "fake-endpoint"), model_dir=tmp_path)
+    events = []
+
+    class Server:
+        base_url = "http://127.0.0.1:1/v1"
+
+        def __init__(self, fail):
+            self.fail = fail
+
+        def __enter__(self):
+            events.append("start")
+            if self.fail:
+                raise RuntimeError("vllm serve exited with status 1 during startup\nlog tail")
+            return self
+
+        def __exit__(self, *exc):
+            events.append("stop")
+
+    monkeypatch.setattr(serve_mod, "serve_model", lambda *a, **k: Server(fail=True))
+    first_line = "could not start the local server: vllm serve exited with status 1 during startup$"
+    with pytest.raises(run.EvaluationError, match=first_line):
+        run.evaluate_api(profile, _entry(profile, "fake-endpoint"), layout, client_factory=_factory())
+    assert events == ["start"]  # never started, so nothing to stop
+
+    events.clear()
+    monkeypatch.setattr(serve_mod, "serve_model", lambda *a, **k: Server(fail=False))
+
+    def failing(config, entry, base_url, cache_dir):
+        def complete(messages, params, index):
+            raise ConnectionError("endpoint went away")
+        return complete
+
+    with pytest.raises(run.EvaluationError, match="ConnectionError.*rerun to resume"):
+        run.evaluate_api(profile, _entry(profile, "fake-endpoint"), layout, client_factory=failing)
+    assert events == ["start", "stop"]  # stopped on the way out of a failure
+    events.clear()
+    run.evaluate_api(profile, _entry(profile, "fake-endpoint"), layout, client_factory=_factory())
+    assert events == ["start", "stop"]
+    assert json.loads(layout.files("published_val")["summary"].read_text())["provenance"]["model"]["base_url"] == \
+        Server.base_url
+
 def test_summary_carries_provenance_and_costs(profile, monkeypatch):
     monkeypatch.setenv("DEDUCTIVE_TEST_FAKE_KEY", "x")
     run.evaluate_api(profile, _entry(profile, "fake-endpoint"), eval_fakes.layout(profile, "fake-endpoint"), client_factory=_factory())
@@ -159,7 +235,7 @@ def test_killed_run_resumes_without_duplicates_or_losses(profile, tmp_path):
 
 
 def test_tables_label_sources_and_fall_back_to_published(profile, monkeypatch):
-    from deductive.evaluation.published import load_published
+    from deductive.evaluation.published import PUBLISHED_CSV, load_published
     from deductive.evaluation.tables import write_tables
 
     monkeypatch.setenv("DEDUCTIVE_TEST_FAKE_KEY", "x")
@@ -167,7 +243,7 @@ def test_tables_label_sources_and_fall_back_to_published(profile, monkeypatch):
     run.evaluate_api(profile, _entry(profile, "fake-endpoint"), eval_fakes.layout(profile, "fake-endpoint"), client_factory=_factory())
     run.evaluate_api(profile, _entry(profile, "keyless"), eval_fakes.layout(profile, "keyless"), client_factory=_factory())
     root = REPO_ROOT / "results" / profile["profile"]
-    paths = write_tables(root / "eval", root / "tables", load_published())
+    paths = write_tables(root / "eval", root / "tables", load_published(PUBLISHED_CSV))
     import csv
 
     rows = list(csv.DictReader(open(paths["accuracy_csv"])))
@@ -185,6 +261,7 @@ def test_tables_label_sources_and_fall_back_to_published(profile, monkeypatch):
 
 
 def test_regrade_compat_gives_compat_scores_and_keeps_fixed_results(profile, monkeypatch):
+    from deductive.evaluation.published import PUBLISHED_CSV
     from deductive.evaluation.regrade import RegradeError, regrade_profile
     from deductive.grading import grade
 
@@ -193,7 +270,7 @@ def test_regrade_compat_gives_compat_scores_and_keeps_fixed_results(profile, mon
     p = eval_fakes.layout(profile, "fake-endpoint").files("published_val")
     fixed_bytes = p["summary"].read_bytes()
     root = REPO_ROOT / "results" / profile["profile"]
-    written, tables = regrade_profile(profile, "compat", root / "eval", root / "regrade-compat")
+    written, tables = regrade_profile(profile, "compat", root / "eval", root / "regrade-compat", PUBLISHED_CSV)
     assert p["summary"].read_bytes() == fixed_bytes  # untouched
     new = json.loads(written[0].read_text())
     puzzles = {pz.id: pz for pz in load_puzzles(PUBLISHED_VAL)}
@@ -207,7 +284,7 @@ def test_regrade_compat_gives_compat_scores_and_keeps_fixed_results(profile, mon
     assert new["accuracy"] < fixed["accuracy"]  # bold answers score under fixed, not under compat
     assert "regraded" in open(tables["accuracy_csv"]).read()
     with pytest.raises(RegradeError, match="overwrite"):
-        regrade_profile(profile, "compat", root / "eval", root)
+        regrade_profile(profile, "compat", root / "eval", root, PUBLISHED_CSV)
 
 
 def test_served_entry_keeps_its_model_in_provenance_when_every_completion_was_recorded(profile, monkeypatch, tmp_path):

@@ -161,7 +161,8 @@ def test_the_figure_and_the_comparison_table_share_one_pairing(tmp_path):
     from deductive.figures.data import published_path
     from deductive.figures.published_compare import MISSING, pairs, table_cells
 
-    ctx = Context("smoke", FIXTURE_RESULTS, tmp_path, Settings.from_config(None))
+    ctx = Context(profile="smoke", profile_dir=FIXTURE_RESULTS / "smoke", published=published_path(FIXTURE_RESULTS),
+                  out_dir=tmp_path, settings=Settings.from_config(None))
     assert ctx.settings.comparison_split == "published_val"
     figure_rows = pairs(ctx, ctx.new_inputs())
     summaries, _ = read_eval_dir(FIXTURE_RESULTS / "smoke" / "eval")

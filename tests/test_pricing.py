@@ -3,10 +3,11 @@
 import pytest
 
 from deductive import pricing
+from deductive.config import PRICING_PATH
 
 
 def test_table_carries_the_published_prices_with_date_and_source():
-    table = pricing.load_prices()
+    table = pricing.load_prices(PRICING_PATH)
     expected = {"o1": (15, 60), "o3-mini": (1.1, 4.4), "deepseek-r1": (0.55, 2.19),
                 "claude-3.7-sonnet": (3, 15), "Qwen/Qwen2.5-14B-Instruct": (0.20, 0.20),
                 "Qwen/Qwen2.5-32B-Instruct": (0.90, 0.90)}
@@ -21,7 +22,7 @@ def test_table_carries_the_published_prices_with_date_and_source():
 
 
 def test_token_and_throughput_arithmetic():
-    table = pricing.load_prices()
+    table = pricing.load_prices(PRICING_PATH)
     o1 = table.token("o1")
     assert o1.cost(1_000_000, 0) == pytest.approx(15.0)
     assert o1.cost(0, 1_000_000) == pytest.approx(60.0)
@@ -36,7 +37,7 @@ def test_token_and_throughput_arithmetic():
 
 def test_unknown_price_key_names_the_known_ones():
     with pytest.raises(pricing.PricingError, match="no token price 'o7'.*o1"):
-        pricing.load_prices().token("o7")
+        pricing.load_prices(PRICING_PATH).token("o7")
 
 
 def test_malformed_table_is_rejected(tmp_path):

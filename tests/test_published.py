@@ -5,6 +5,7 @@ import csv
 
 import pytest
 
+from deductive.config import PRICING_PATH
 from deductive.evaluation.cost import implied_prompt_tokens
 from deductive.evaluation.published import PUBLISHED_CSV, load_published
 from deductive.pricing import load_prices
@@ -15,7 +16,7 @@ PROMPT_TOKENS = {"OpenAI": 1120, "Anthropic": 1300, "DeepSeek": 1220}
 
 
 def _rows():
-    return load_published()
+    return load_published(PUBLISHED_CSV)
 
 
 def test_every_row_is_published_with_its_source():
@@ -31,7 +32,7 @@ def test_every_row_is_published_with_its_source():
 
 
 def test_published_prices_match_the_pinned_table():
-    table = load_prices()
+    table = load_prices(PRICING_PATH)
     for row in _rows().values():
         price = table.token(row["price_key"])
         assert (price.usd_per_m_input, price.usd_per_m_output) == (row["usd_per_m_input"], row["usd_per_m_output"])
@@ -41,7 +42,7 @@ def test_published_prices_match_the_pinned_table():
                                  "claude-3.7-sonnet-thinking-16k", "claude-3.7-sonnet-thinking-64k"])
 def test_api_dollar_figures_reproduce_to_the_published_rounding(key):
     row = _rows()[key]
-    price = load_prices().token(row["price_key"])
+    price = load_prices(PRICING_PATH).token(row["price_key"])
     cost = price.cost(PROMPT_TOKENS[row["organization"]], row["mean_completion_tokens"])
     assert round(cost, 3) == pytest.approx(row["usd_per_puzzle"], abs=1e-9)
 
@@ -59,7 +60,7 @@ def test_one_prompt_count_per_provider_and_why_1220_does_not_fit_all():
     assert by_org["Anthropic"] == pytest.approx((1253.33, 1338.33), abs=0.01)
     assert by_org["DeepSeek"] == pytest.approx((0.0, 1801.05), abs=0.01)
     # Qwen's 1220 prompt tokens would not reproduce o1 or two of the Sonnet figures
-    table = load_prices()
+    table = load_prices(PRICING_PATH)
     assert round(table.token("o1").cost(1220, 14736), 3) == 0.902
     assert round(table.token("claude-3.7-sonnet").cost(1220, 850), 3) == 0.016
 
@@ -68,7 +69,7 @@ def test_one_prompt_count_per_provider_and_why_1220_does_not_fit_all():
                                  "Qwen/Qwen2.5-14B-Instruct+grpo", "Qwen/Qwen2.5-32B-Instruct+grpo"])
 def test_qwen_dollar_figures_reproduce_exactly(key):
     row = _rows()[key]
-    price = load_prices().token(row["price_key"])
+    price = load_prices(PRICING_PATH).token(row["price_key"])
     assert price.cost(row["mean_prompt_tokens"], row["mean_completion_tokens"]) == pytest.approx(
         row["usd_per_puzzle"], rel=1e-12)
 
@@ -78,7 +79,7 @@ def test_the_original_32b_cost_error_documented_numerically():
     peak row (about iteration 100) instead of at its own peak (about iteration 170)."""
     rows = _rows()
     q32 = rows["Qwen/Qwen2.5-32B-Instruct+grpo"]
-    price = load_prices().token("Qwen/Qwen2.5-32B-Instruct")
+    price = load_prices(PRICING_PATH).token("Qwen/Qwen2.5-32B-Instruct")
     implied = q32["usd_per_puzzle"] / (price.usd_per_m_output / 1e6) - q32["mean_prompt_tokens"]
     assert implied == pytest.approx(1447, abs=0.01)  # the token count at the 14B's peak row
     # The 32B's own late-run completion lengths differ a lot from row to row (public notebook

@@ -42,7 +42,8 @@ def test_regrade_refuses_to_write_over_the_evaluation(tmp_path):
 
 def test_unknown_entry_lists_the_known_ones(tmp_path):
     done = _run("scripts/evaluate.py", "--config", str(_config(tmp_path, "pytest-eval-unknown")), "--entry", "gpt-9",
-                "--out-dir", str(tmp_path / "out"), "--work-dir", str(tmp_path / "work"))
+                "--out-dir", str(tmp_path / "out"), "--work-dir", str(tmp_path / "work"), "--prices",
+                "workflow/pricing.yaml")
     assert done.returncode == 2 and done.stderr.startswith("error: no evaluation entry 'gpt-9'")
     assert "tiny-qwen2-base" in done.stderr and "o3-mini-medium" in done.stderr
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,11 @@ import yaml
 
 from deductive.pricing import PricingError, load_prices
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the one definition; other modules import it from here
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+# the price table the config's price keys are checked against when the DAG is built; the jobs
+# that read prices get the file as an input of their rule (deductive.pricing.load_prices(path))
+PRICING_PATH = REPO_ROOT / "workflow" / "pricing.yaml"
 CONFIG_DIR = REPO_ROOT / "workflow" / "config"
 PROFILES_DIR = REPO_ROOT / "workflow" / "profiles"
 # named entries an overlay may remove by setting them to null (`models: {qwen2.5-32b-instruct: null}`)
@@ -218,7 +220,7 @@ def cross_reference_problems(config: dict) -> list[str]:
         if split not in known_splits:
             problems.append(f"evaluation.limit_puzzles.{split}: not a puzzle split")
     try:
-        prices = load_prices()
+        prices = load_prices(PRICING_PATH)
     except PricingError as exc:
         return problems + [str(exc)]
     if ev["device"] not in prices.hardware:
@@ -335,8 +337,3 @@ def derive_seed(master: int, *names: Any) -> int:
     """A 63-bit seed from a master seed and names, independent of PYTHONHASHSEED."""
     text = "/".join([str(master), *map(str, names)])
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") >> 1
-
-
-def canonical_json(value: Any) -> str:
-    """One line, sorted keys: the text a job's resolved config file holds (without its newline)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -9,8 +9,9 @@ the shape of a config (same section names) cut down to the job's values, plus `r
 
 from __future__ import annotations
 
-from deductive.config import JOB_MARKER, canonical_json
+from deductive.config import JOB_MARKER
 from deductive.evaluation.entries import Entry, list_entries
+from deductive.io import dumps_canonical
 
 
 def _job(name: str, **sections) -> dict:
@@ -64,4 +65,4 @@ def job_configs(config: dict) -> dict[str, dict]:
 
 def job_texts(config: dict) -> dict[str, str]:
     """job name -> the canonical JSON text of its resolved config (what the rule writes)."""
-    return {name: canonical_json(job) for name, job in job_configs(config).items()}
+    return {name: dumps_canonical(job) for name, job in job_configs(config).items()}

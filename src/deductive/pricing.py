@@ -15,9 +15,6 @@ from pathlib import Path
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PRICING_PATH = REPO_ROOT / "workflow" / "pricing.yaml"
-
 
 class PricingError(ValueError):
     """A missing or malformed price; the message names the key and the file."""
@@ -88,7 +85,9 @@ def _check_keys(entry, expected: set[str], where: str) -> None:
         raise PricingError(f"{where}: unknown key(s) {', '.join(sorted(extra))} (allowed: {', '.join(sorted(expected))})")
 
 
-def load_prices(path: str | Path = PRICING_PATH) -> PriceTable:
+def load_prices(path: str | Path) -> PriceTable:
+    """The price table at `path`: the workflow passes its rule's input, workflow/pricing.yaml
+    (deductive.config.PRICING_PATH); there is no default."""
     path = Path(path)
     if not path.is_file():
         raise PricingError(f"{path}: no such price table")

@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from deductive.config import REPO_ROOT
 from deductive.io import dumps_canonical, file_sha256
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 OUTPUT_DIRS = ("results", "figures", "models", "checkpoints", "work")
 
 

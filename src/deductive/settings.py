@@ -54,7 +54,6 @@ class EvaluationSettings:
 
     seed: int
     splits: tuple[str, ...]
-    published_val: str
     samples_per_puzzle: int
     grader_mode: str
     bootstrap_replicates: int
@@ -66,7 +65,7 @@ class EvaluationSettings:
     @classmethod
     def from_config(cls, config: dict) -> "EvaluationSettings":
         ev = config["evaluation"]
-        return cls(seed=ev["seed"], splits=tuple(ev["splits"]), published_val=ev["published_val"],
+        return cls(seed=ev["seed"], splits=tuple(ev["splits"]),
                    samples_per_puzzle=ev["samples_per_puzzle"], grader_mode=ev["grader_mode"],
                    bootstrap_replicates=ev["bootstrap"]["replicates"],
                    bootstrap_confidence=ev["bootstrap"]["confidence"], device=ev["device"],

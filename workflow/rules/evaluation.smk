@@ -11,6 +11,8 @@ EVAL_ENTRIES = list_entries(config)
 EVAL_LOCAL = sorted(n for n, e in EVAL_ENTRIES.items() if e.kind != "api")
 EVAL_API = sorted(n for n, e in EVAL_ENTRIES.items() if e.kind == "api")
 EVAL_SPLITS = list(config["evaluation"]["splits"])
+PRICES = "workflow/pricing.yaml"  # the price table every summary's cost comes from
+PUBLISHED = "results/published/published.csv"  # the published numbers the tables and figures show
 
 
 def eval_puzzle_files(entry):
@@ -20,9 +22,11 @@ def eval_puzzle_files(entry):
 
 
 def eval_inputs(wildcards):
-    """Named inputs of an entry's job: its resolved config, puzzles, model and training summary."""
+    """Named inputs of an entry's job: its resolved config, price table, puzzles, model and
+    training summary."""
     entry = EVAL_ENTRIES[wildcards.entry]
-    inputs = {"config": job_config(f"eval-{entry.name}"), **{f"puzzles_{s}": f for s, f in eval_puzzle_files(entry).items()}}
+    inputs = {"config": job_config(f"eval-{entry.name}"), "prices": PRICES,
+              **{f"puzzles_{s}": f for s, f in eval_puzzle_files(entry).items()}}
     model = entry.api.get("serve") if entry.kind == "api" else entry.model_name
     if model:
         inputs["model"] = f"models/{model}/manifest.json"
@@ -34,7 +38,8 @@ def eval_inputs(wildcards):
 def eval_args(wildcards, input):
     """The paths scripts/evaluate.py reads and writes, all chosen here."""
     entry = EVAL_ENTRIES[wildcards.entry]
-    args = [f"--out-dir {RESULTS}/eval/{entry.name}", f"--work-dir work/{PROFILE}/eval/{entry.name}"]
+    args = [f"--out-dir {RESULTS}/eval/{entry.name}", f"--work-dir work/{PROFILE}/eval/{entry.name}",
+            f"--prices {input.prices}"]
     args += [f"--puzzles {s}={f}" for s, f in eval_puzzle_files(entry).items()]
     if "model" in input.keys():
         args.append(f"--model-dir {Path(input.model).parent}")
@@ -108,8 +113,8 @@ EVAL_OUTPUTS += [f"{RESULTS}/eval/{e}/api.status.json" for e in EVAL_API]
 
 rule tables:
     input:
-        EVAL_OUTPUTS,
-        "results/published/published.csv",
+        eval=EVAL_OUTPUTS,
+        published=PUBLISHED,
     output:
         f"{RESULTS}/tables/accuracy.csv",
         f"{RESULTS}/tables/accuracy.md",
@@ -120,7 +125,7 @@ rule tables:
         eval_root=f"{RESULTS}/eval",
         out=f"{RESULTS}/tables",
     shell:
-        "{PY} scripts/make_tables.py --eval-root {params.eval_root} --out {params.out}"
+        "{PY} scripts/make_tables.py --eval-root {params.eval_root} --published {input.published} --out {params.out}"
 
 
 EVAL_TARGETS = EVAL_OUTPUTS

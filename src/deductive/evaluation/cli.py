@@ -48,7 +48,8 @@ def main_evaluate(args) -> int:
             if not sep or not split or not path:
                 raise ConfigError(f"--puzzles {item}: expected SPLIT=FILE")
             puzzles[split] = Path(path)
-        layout = Layout(out_dir=Path(args.out_dir), work_dir=Path(args.work_dir), puzzles=puzzles,
+        layout = Layout(out_dir=Path(args.out_dir), work_dir=Path(args.work_dir), prices=Path(args.prices),
+                        puzzles=puzzles,
                         model_dir=Path(args.model_dir) if args.model_dir else None,
                         train_summary=Path(args.train_summary) if args.train_summary else None)
         entries = list_entries(config)
@@ -77,7 +78,7 @@ def main_tables(args) -> int:
         from deductive.evaluation.published import load_published
         from deductive.evaluation.tables import write_tables
 
-        paths = write_tables(Path(args.eval_root), Path(args.out), load_published())
+        paths = write_tables(Path(args.eval_root), Path(args.out), load_published(Path(args.published)))
         print(f"tables: wrote {', '.join(str(p) for p in paths.values())}")
         return 0
     except _expected_errors() as exc:
@@ -89,7 +90,7 @@ def main_regrade(args) -> int:
         config = load_config(args.config)
         from deductive.evaluation.regrade import regrade_profile
 
-        written, tables = regrade_profile(config, args.grader, args.eval_root, args.out)
+        written, tables = regrade_profile(config, args.grader, args.eval_root, args.out, args.published)
         print(f"regrade ({args.grader}): {len(written)} summaries; tables in {tables['accuracy_csv'].parent}")
         return 0
     except _expected_errors() as exc:

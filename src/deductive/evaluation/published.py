@@ -8,15 +8,16 @@ from pathlib import Path
 
 from deductive.config import REPO_ROOT
 
-PUBLISHED_CSV = REPO_ROOT / "results" / "published" / "published.csv"
+PUBLISHED_CSV = REPO_ROOT / "results" / "published" / "published.csv"  # where it is committed
 _FLOATS = ("accuracy", "usd_per_puzzle", "usd_per_m_input", "usd_per_m_output", "mean_prompt_tokens",
            "mean_completion_tokens")
 _INTS = ("n_puzzles", "samples_per_puzzle")
 REQUIRED = ("key", "label", "split", *_INTS, *_FLOATS, "price_key", "source", "source_date", "note")
 
 
-def load_published(path: str | Path = PUBLISHED_CSV) -> dict[str, dict]:
-    """key -> row with numbers parsed (an empty cell is None) and `source_kind` = 'published'."""
+def load_published(path: str | Path) -> dict[str, dict]:
+    """key -> row of the table at `path` (the caller names it: a rule's input, or PUBLISHED_CSV),
+    numbers parsed (an empty cell is None) and `source_kind` = 'published'."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no published table")

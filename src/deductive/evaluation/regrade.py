@@ -78,9 +78,11 @@ def regrade_summary(config: dict, summary_path: Path, mode: str, out_eval: Path)
     return out
 
 
-def regrade_profile(config: dict, mode: str, eval_root: str | Path, out_root: str | Path) -> tuple[list[Path], dict]:
-    """Regrade every summary under `eval_root` into `out_root`/{eval,tables}; `out_root` may be
-    neither the evaluation folder nor the folder holding it."""
+def regrade_profile(config: dict, mode: str, eval_root: str | Path, out_root: str | Path,
+                    published: str | Path) -> tuple[list[Path], dict]:
+    """Regrade every summary under `eval_root` into `out_root`/{eval,tables} (tables beside the
+    published numbers of the table `published`); `out_root` may be neither the evaluation folder
+    nor the folder holding it."""
     eval_root, out_root = Path(eval_root), Path(out_root)
     protected = eval_root.resolve().parent
     if out_root.resolve() == protected or out_root.resolve() in protected.parents or \
@@ -94,7 +96,7 @@ def regrade_profile(config: dict, mode: str, eval_root: str | Path, out_root: st
         target = out_root / "eval" / skipped.parent.name / skipped.name
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(target, json.loads(skipped.read_text(encoding="utf-8")))
-    tables = write_tables(out_root / "eval", out_root / "tables", load_published(),
+    tables = write_tables(out_root / "eval", out_root / "tables", load_published(published),
                           measured_label=f"measured (regraded: {mode})", title_suffix=f" (regraded with the {mode} grader)")
     return written, tables
 

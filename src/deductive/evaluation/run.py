@@ -12,6 +12,7 @@ puzzle x sample record is present (`summary.IncompleteEvaluation` otherwise).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -24,6 +25,7 @@ from deductive.evaluation import partials
 from deductive.evaluation.chance import options_if_parsable
 from deductive.evaluation.entries import Entry
 from deductive.evaluation.summary import summarize
+from deductive.inference.api_client import MissingAPIKey
 from deductive.io import JsonlAppender, atomic_write_json, iter_jsonl, read_jsonl, write_jsonl
 from deductive.pricing import load_prices
 from deductive.settings import EvaluationSettings
@@ -43,6 +45,7 @@ class Layout:
 
     out_dir: Path  # <split>.{samples.jsonl.gz,summary.json,skipped.json}
     work_dir: Path  # resumable partial files, timings, server log, API cache
+    prices: Path  # the price table (workflow/pricing.yaml, an input of the rule)
     puzzles: dict[str, Path] = field(default_factory=dict)  # split -> puzzle file
     model_dir: Path | None = None  # base model of a local entry, or the model an API entry serves
     train_summary: Path | None = None  # training summary of a trained entry (its best checkpoint)
@@ -108,7 +111,7 @@ def finalise(config: dict, entry: Entry, split: str, layout: Layout, *, puzzles,
     p = layout.files(split)
     split_file = layout.puzzle_file(split)
     records = list(iter_jsonl(p["partial"])) if p["partial"].exists() else []
-    prices = load_prices()
+    prices = load_prices(layout.prices)
     hardware = prices.device(ev.device) if throughput else None
     prov = provenance(
         profile=config["profile"], config=config, inputs={"puzzles": split_file},
@@ -347,6 +350,41 @@ def _missing_records(config: dict, entry: Entry, split: str, layout: Layout) -> 
     return len(wanted)
 
 
+def _start_local_server(stack: contextlib.ExitStack, config: dict, entry: Entry, layout: Layout, api_key: str):
+    """`vllm serve` of a served entry's model on 127.0.0.1, stopped when `stack` closes."""
+    from deductive.inference import serve as serve_mod
+
+    log_path = Path(layout.work_dir) / "serve.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # the server requires the (dummy) key the rule set, so the client's key is really checked
+    server = serve_mod.serve_model(layout.model_dir, config=config, api_key=api_key,
+                                   served_model_name=entry.api["model"], log_path=log_path)
+    try:
+        return stack.enter_context(server)
+    except Exception as exc:
+        raise EvaluationError(f"{entry.name}: could not start the local server: {str(exc).splitlines()[0]}") from exc
+
+
+def _sample_api_split(config: dict, entry: Entry, split: str, layout: Layout, complete, params: dict,
+                      device: str) -> dict | None:
+    """Sample the missing completions of (entry, split); the throughput of a served entry (None
+    otherwise). A failure after the client's own retries keeps what arrived and says how to resume."""
+    p = layout.files(split)
+    try:
+        seconds, new = _api_split(config, entry, split, layout, complete, params)
+    except Exception as exc:
+        kept = len(read_jsonl(p["partial"])) if p["partial"].exists() else 0
+        raise EvaluationError(f"{entry.name}/{split}: {type(exc).__name__}: {exc}; {kept} samples kept, "
+                              f"rerun to resume") from exc
+    if not entry.api.get("serve"):
+        return None
+    _add_timing(p["timing"], seconds, new)
+    total_s, total_new = _timing(p["timing"])
+    if total_new > 0 and total_s > 0:
+        return {"sampling_seconds": total_s, "device_count": 1, "completions": total_new, "device": device}
+    return None
+
+
 def evaluate_api(config: dict, entry: Entry, layout: Layout, splits: list[str] | None = None, *,
                  client_factory=None) -> dict[str, str]:
     """An API baseline or OpenAI-compatible endpoint; skipped (one line) without its key. With
@@ -356,17 +394,17 @@ def evaluate_api(config: dict, entry: Entry, layout: Layout, splits: list[str] |
     if not os.environ.get(var):
         return skip_entry(config, entry, splits, f"{var} is not set; set it to evaluate {entry.model}", layout)
     factory = client_factory or default_client_factory
-    serve = entry.api.get("serve")
+    served = entry.api.get("serve")
     ev = EvaluationSettings.from_config(config)
     params = dict(entry.api.get("params") or {})
-    if serve and "seed" in params:
+    if served and "seed" in params:
         raise EvaluationError(f"{entry.name}: a served entry gets one seed per request "
                               f"({SERVED_SEED_RULE}); remove 'seed' from its params")
-    if serve and (layout.model_dir is None or not Path(layout.model_dir).is_dir()):
-        raise EvaluationError(f"{entry.name}: model directory {layout.model_dir} of served model '{serve}' "
+    if served and (layout.model_dir is None or not Path(layout.model_dir).is_dir()):
+        raise EvaluationError(f"{entry.name}: model directory {layout.model_dir} of served model '{served}' "
                               "is missing; run the prepare_model rule first")
-    served_dir = dir_fingerprint(layout.model_dir) if serve else None  # once: the key and every summary
-    recorded_params = {**params, "seed_rule": SERVED_SEED_RULE} if serve else params
+    served_dir = dir_fingerprint(layout.model_dir) if served else None  # once: the key and every summary
+    recorded_params = {**params, "seed_rule": SERVED_SEED_RULE} if served else params
     model_key = {"provider": entry.api["provider"], "model": entry.api["model"]}
     if served_dir:
         model_key["served_weights_sha256"] = served_dir["manifest_sha256"]
@@ -374,60 +412,27 @@ def evaluate_api(config: dict, entry: Entry, layout: Layout, splits: list[str] |
         p = layout.files(split)
         partials.claim(p["partial"], p["timing"], _partial_key(
             model_key, layout.puzzle_file(split), recorded_params, ev.grader_mode), f"{entry.name}/{split}")
-    if serve and all(_missing_records(config, entry, split, layout) == 0 for split in splits):
-        serve = None  # every completion is already recorded: no server (and no request) needed
-    if serve:
-        from deductive.inference import serve as serve_mod
-
-        log_path = Path(layout.work_dir) / "serve.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        # the server requires the (dummy) key the rule set, so the client's key is really checked
-        server_ctx = serve_mod.serve_model(layout.model_dir, config=config, api_key=os.environ[var],
-                                           served_model_name=entry.api["model"], log_path=log_path)
-    else:
-        import contextlib
-
-        server_ctx = contextlib.nullcontext(None)
-    status = {}
-    try:
-        server = server_ctx.__enter__()
-    except Exception as exc:
-        raise EvaluationError(f"{entry.name}: could not start the local server: {str(exc).splitlines()[0]}") from exc
-    try:
+    # no server (and no request) when every completion is already recorded
+    start_server = served and any(_missing_records(config, entry, split, layout) > 0 for split in splits)
+    with contextlib.ExitStack() as stack:
+        server = _start_local_server(stack, config, entry, layout, os.environ[var]) if start_server else None
         base_url = getattr(server, "base_url", None) or entry.api.get("base_url")
         try:
             complete = factory(config, entry, base_url, Path(layout.work_dir) / "api-cache")
-        except Exception as exc:  # the client's own missing-key check (interface 4)
-            if type(exc).__name__ == "MissingAPIKey":
-                return skip_entry(config, entry, splits, str(exc), layout)
-            raise
+        except MissingAPIKey as exc:  # the client's own missing-key check (interface 4)
+            return skip_entry(config, entry, splits, str(exc), layout)
+        model_info = {"provider": entry.api["provider"], "model": entry.api["model"],
+                      "base_url": base_url or ("local vllm serve (not started: every completion was "
+                                               "already recorded)" if served else "provider default"),
+                      "served_model": served}
+        if served_dir:
+            model_info["served_model_dir"] = served_dir
+        sampling = {**recorded_params, "requests": "one chat request per sample, user message = puzzle prompt"}
+        status = {}
         for split in splits:
-            p = layout.files(split)
-            try:
-                seconds, new = _api_split(config, entry, split, layout, complete, params)
-            except Exception as exc:  # after the client's own retries: keep what arrived, say how to resume
-                kept = len(read_jsonl(p["partial"])) if p["partial"].exists() else 0
-                raise EvaluationError(f"{entry.name}/{split}: {type(exc).__name__}: {exc}; {kept} samples kept, "
-                                      f"rerun to resume") from exc
-            throughput = None
-            if entry.api.get("serve"):
-                _add_timing(p["timing"], seconds, new)
-                total_s, total_new = _timing(p["timing"])
-                if total_new > 0 and total_s > 0:
-                    throughput = {"sampling_seconds": total_s, "device_count": 1, "completions": total_new,
-                                  "device": ev.device}
-            served = entry.api.get("serve")  # also when every completion was already recorded
-            model_info = {"provider": entry.api["provider"], "model": entry.api["model"],
-                          "base_url": base_url or ("local vllm serve (not started: every completion was "
-                                                   "already recorded)" if served else "provider default"),
-                          "served_model": served}
-            if served_dir:
-                model_info["served_model_dir"] = served_dir
-            finalise(config, entry, split, layout,
-                     puzzles=entries_mod.load_split(config, split, layout.puzzle_file(split)), model_info=model_info,
-                     sampling={**recorded_params, "requests": "one chat request per sample, user message = puzzle prompt"},
+            throughput = _sample_api_split(config, entry, split, layout, complete, params, ev.device)
+            puzzles = entries_mod.load_split(config, split, layout.puzzle_file(split))
+            finalise(config, entry, split, layout, puzzles=puzzles, model_info=model_info, sampling=sampling,
                      throughput=throughput)
             status[split] = "done"
-    finally:
-        server_ctx.__exit__(None, None, None)
     return status

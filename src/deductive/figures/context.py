@@ -28,17 +28,18 @@ class Settings:
 
 @dataclass
 class Context:
-    profile: str
-    results: Path  # the results root (results/)
-    out_dir: Path  # figures/<profile>/
+    """What one profile's figures read and write; every path is given (the workflow's rule passes
+    them, `make figures` takes them from the results and figures folders)."""
+
+    profile: str  # the name the titles and captions show
+    profile_dir: Path  # the profile's results (results/<profile>/): eval/, train/, tables/
+    published: Path  # the published numbers (results/published/published.csv)
+    out_dir: Path  # where its figures go (figures/<profile>/)
     settings: Settings
 
-    @property
-    def profile_dir(self) -> Path:
-        return self.results / self.profile
-
     def new_inputs(self) -> Inputs:
-        return Inputs(root=self.results)
+        # captions name each file relative to the folder holding the results folder
+        return Inputs(root=self.profile_dir.parent)
 
 
 @dataclass

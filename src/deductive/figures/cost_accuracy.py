@@ -27,7 +27,7 @@ KIND_ORDER = {"base": 0, "trained": 1, "api": 2}
 def collect(ctx: Context, inputs) -> tuple[list[Point], list[Point]]:
     """(drawable points in a fixed order, points left out for lack of a positive cost)."""
     measured = load_measured(ctx.profile_dir, ctx.settings.comparison_split, inputs)
-    published = load_published(ctx.results, inputs) if ctx.settings.published_reference else []
+    published = load_published(ctx.published, inputs) if ctx.settings.published_reference else []
     everything = sorted(measured, key=lambda p: (KIND_ORDER.get(p.kind, 3), p.key)) + published
     drawn = [p for p in everything if p.usd_per_puzzle is not None and p.usd_per_puzzle > 0]
     left_out = [p for p in everything if p not in drawn]

@@ -105,10 +105,9 @@ def published_kind(row: dict) -> str:
     return "base" if "/" in key else "api"
 
 
-def load_published_rows(results: Path, inputs: Inputs) -> dict[str, dict]:
-    """key -> row of results/published/published.csv (read by deductive.evaluation.published, the
-    one reader of that file), in file order, each checked; {} if the file is absent."""
-    path = published_path(results)
+def load_published_rows(path: Path, inputs: Inputs) -> dict[str, dict]:
+    """key -> row of the published table `path` (read by deductive.evaluation.published, the one
+    reader of that file), in file order, each checked; {} if the file is absent."""
     if not path.is_file():
         return {}
     try:
@@ -127,12 +126,12 @@ def load_published_rows(results: Path, inputs: Inputs) -> dict[str, dict]:
     return rows
 
 
-def load_published(results: Path, inputs: Inputs) -> list[Point]:
+def load_published(path: Path, inputs: Inputs) -> list[Point]:
     """The rows of `load_published_rows` as points, in file order; [] if the file is absent."""
     return [Point(key=row["key"], label=row.get("label") or row["key"], accuracy=row["accuracy"],
                   usd_per_puzzle=row["usd_per_puzzle"], source=PUBLISHED, kind=published_kind(row),
                   split=published_split(row), model=row["key"])
-            for row in load_published_rows(results, inputs).values()]
+            for row in load_published_rows(path, inputs).values()]
 
 
 # --- measured evaluation summaries ---------------------------------------------------------

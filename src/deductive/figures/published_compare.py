@@ -30,7 +30,7 @@ MISSING = "not measured"
 def pairs(ctx: Context, inputs) -> list[Comparison]:
     """Every published row with the results of split `figures.comparison_split` reproducing it,
     paired by deductive.evaluation.comparison (the owner of the pairing, shared with the table)."""
-    published = load_published_rows(ctx.results, inputs)
+    published = load_published_rows(ctx.published, inputs)
     summaries = load_summaries(ctx.profile_dir, ctx.settings.comparison_split, inputs)
     # a result reproduces a published row only on that row's own puzzles (its split): a profile
     # whose comparison split is another one (learn: test) shows "not measured" throughout

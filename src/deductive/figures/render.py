@@ -2,8 +2,9 @@
 
 `render_all(results, out)` draws, for each profile with a results folder (and for `paper`,
 which can always show the published numbers), each figure whose inputs exist, writing
-figures/<profile>/<name>.{pdf,png} and <name>.caption.md. It never trains, samples or calls a
-model: it only reads committed results files.
+figures/<profile>/<name>.{pdf,png} and <name>.caption.md. `render_profile(ctx)` draws one profile
+from the paths its Context names (the workflow's figures rule gives each of them). It never
+trains, samples or calls a model: it only reads committed results files.
 """
 
 from __future__ import annotations
@@ -52,10 +53,11 @@ def figures_section(profile: str, results: Path) -> dict:
 
 
 def profile_context(profile: str, results: Path, out: Path, section: dict | None = None) -> Context:
+    """The context of `profile` among all profiles under the folders `results` and `out`."""
     if section is None:
         section = figures_section(profile, results)
-    return Context(profile=profile, results=results, out_dir=out / profile,
-                   settings=Settings.from_config(section))
+    return Context(profile=profile, profile_dir=results / profile, published=published_path(results),
+                   out_dir=out / profile, settings=Settings.from_config(section))
 
 
 def profiles_to_render(results: Path) -> list[str]:

@@ -36,7 +36,7 @@ def smooth(values: list[float], weight: float) -> list[float]:
 def best_frontier(ctx: Context, inputs) -> tuple[str, float, str] | None:
     """(label, accuracy, provenance) of the most accurate API model: measured here if any, else published."""
     measured = [p for p in load_measured(ctx.profile_dir, ctx.settings.comparison_split, inputs) if p.kind == "api"]
-    pool = measured or [p for p in load_published(ctx.results, inputs) if p.kind == "api"]
+    pool = measured or [p for p in load_published(ctx.published, inputs) if p.kind == "api"]
     if not pool:
         return None
     best = max(pool, key=lambda p: (p.accuracy, p.key))

@@ -16,14 +16,11 @@ Native forms: docs/puzzle-format.md.
 from __future__ import annotations
 
 import re
-from typing import Callable
 
 from deductive.verify.constraints import (Clue, ParsedPuzzle, At, Beside, HasMotive, Iff, MurderFact, Moved,
                                           MovedWeapon, ParseError, Question, Ref, SameRoom,
                                           Together, Xor)
 from deductive.verify.lexicon import Lexicon
-
-Builder = Callable[[re.Match], object]
 
 
 class ClueGrammar:
