@@ -59,6 +59,6 @@ def test_rehearse_runs_end_to_end_on_cpu_with_two_gloo_ranks(clean_outputs):
     assert "training run tiny: 2 process(es) on the CPU" in log  # the launcher's placement line
     summary = json.loads((results / "train" / "tiny" / "summary.json").read_text())
     assert summary["iterations_done"] == 2 and summary["provenance"]["world_size"] == 2
-    for entry in ("tiny-qwen2-base", "tiny-qwen2-trained", "served-tiny"):
+    for entry in ("tiny-qwen2-base", "tiny-trained", "served-tiny"):  # base per model, trained per run
         assert (results / "eval" / entry / "test.summary.json").is_file(), entry
     assert any((ROOT / "figures" / PROFILE).glob("*.png"))
