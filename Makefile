@@ -14,7 +14,7 @@ SNAKEMAKE   := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/src
 export WANDB_MODE ?= disabled
 
-.PHONY: help setup test smoke learn learn-who learn-bonus learn-room learn-room-2x2 figures report reproduce few-shot rehearse bench bench-peers gpu-check gpu-wheels citation clean
+.PHONY: help setup test test-fast smoke learn learn-who learn-bonus learn-room learn-room-2x2 figures report reproduce few-shot rehearse bench bench-peers gpu-check gpu-wheels citation clean
 
 help:  ## List the targets
 	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
@@ -38,8 +38,11 @@ $(STAMP): pyproject.toml
 	$(PY) -c "import deductive, vllm, torchtune, ortools, snakemake" 
 	touch $(STAMP)
 
-test: $(STAMP)  ## Run the test suite (CPU)
+test: $(STAMP)  ## Run the test suite (CPU; what CI runs)
 	$(PY) -m pytest
+
+test-fast: $(STAMP)  ## The tests not marked slow (about 2-3 min on 2 cores; they leave the tree as they found it)
+	$(PY) -m pytest -m "not slow"
 
 smoke: $(STAMP)  ## Whole DAG on CPU with small models (profile smoke; reruns every stage)
 	# --forceall reruns every job; without the old checkpoints and sample caches, training and
