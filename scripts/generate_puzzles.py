@@ -3,9 +3,13 @@
 
   python scripts/generate_puzzles.py --count N --seed S --out FILE.jsonl
       [--players MIN:MAX] [--shape S,W,R,T] [--workers K] [--id-prefix PREFIX]
+      [--exclude OTHER.jsonl ...] [--held-out-by content|pattern] [--filter shortcut_free]
 
-Puzzle i depends only on (seed, i) and the size options; the file is byte-identical whatever
-PYTHONHASHSEED and --workers are. An interrupted run resumes from FILE.jsonl.partial.
+Puzzle i depends only on (seed, i), the size options and the excluded files; the file is
+byte-identical whatever PYTHONHASHSEED and --workers are. With --exclude or --filter, a puzzle
+that repeats an excluded file's puzzle (same content key, or pattern key) or fails the filter
+is drawn again from its next attempt (deductive.puzzles.run). An interrupted run resumes from
+FILE.jsonl.partial.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from pathlib import Path
 
 from deductive.puzzles import pools
 from deductive.puzzles.clues import SOLUTION_KINDS
+from deductive.puzzles.content import KEYS
 from deductive.puzzles.generator import GenerationError
 from deductive.puzzles.run import RunArgs, RunError, write_puzzles
+from deductive.puzzles.shortcuts import FILTERS
 from deductive.puzzles.world import NoMurder, Shape
 
 
@@ -91,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: all cores)")
     parser.add_argument("--id-prefix", type=_id_prefix, default="puzzle",
                         help='puzzle ids are "<prefix>-<index:05d>" (default "puzzle")')
+    parser.add_argument("--exclude", action="append", default=[], metavar="FILE",
+                        help="a puzzle file whose puzzles this one must not repeat (repeatable)")
+    parser.add_argument("--held-out-by", choices=sorted(KEYS), default="content",
+                        help="the key compared with the excluded files' (default content)")
+    parser.add_argument("--filter", choices=sorted(FILTERS), default=None,
+                        help="keep only puzzles that pass this filter (default: every puzzle)")
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error(f"--count must be at least 1, got {args.count}")
@@ -104,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     run = RunArgs(count=args.count, seed=args.seed, players=args.players, shape=args.shape,
                   id_prefix=args.id_prefix, max_questions=args.max_questions,
-                  main_kinds=args.main_questions)
+                  main_kinds=args.main_questions, exclude=tuple(args.exclude),
+                  held_out_by=args.held_out_by, filter=args.filter)
     try:
         write_puzzles(args.out, run, workers=args.workers)
     except (RunError, NoMurder, GenerationError, OSError) as exc:

@@ -61,3 +61,18 @@ def test_empty_or_sampleless_puzzles_are_rejected():
         bootstrap.clustered_bootstrap_ci([], seed=0)
     with pytest.raises(ValueError):
         bootstrap.accuracy([[1.0], []])
+
+
+def test_wilson_interval_known_values_and_limits():
+    from deductive.evaluation.bootstrap import wilson_interval
+
+    lo, hi = wilson_interval(0.0, 11)  # 0 of 44 samples on 11 puzzles: chance (25%) not excluded
+    assert lo == pytest.approx(0.0, abs=1e-12) and hi == pytest.approx(0.2588, abs=1e-4)
+    lo, hi = wilson_interval(0.5, 100)
+    assert (lo, hi) == (pytest.approx(0.4038, abs=1e-4), pytest.approx(0.5962, abs=1e-4))
+    assert wilson_interval(1.0, 5)[1] == 1.0 and wilson_interval(1.0, 5)[0] == pytest.approx(0.5655, abs=1e-4)
+    narrow, wide = wilson_interval(0.3, 400), wilson_interval(0.3, 20)
+    assert wide[0] < narrow[0] < 0.3 < narrow[1] < wide[1]
+    assert wilson_interval(0.3, 20, confidence=0.5)[1] < wide[1]
+    with pytest.raises(ValueError):
+        wilson_interval(0.5, 0)

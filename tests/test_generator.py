@@ -191,3 +191,15 @@ def test_no_main_question_asks_bonus_questions_only_about_the_same_puzzle():
         kinds.add("where" if question.startswith("A. Where was") else "motive")
         assert question.startswith(("A. Where was", "A. What was")), question
     assert kinds == {"where", "motive"}
+
+
+def test_a_later_attempt_is_another_puzzle_and_says_so():
+    """Attempt 0 is the puzzle as it always was (no `attempt` key); attempt k > 0 draws another
+    puzzle from its own seed, with the same id, index and run seed, and records k."""
+    shape = Shape(2, 2, 4, 1)
+    first = generate(13, 2, shape=shape, id_prefix="t", max_questions=1)
+    assert "attempt" not in first and generate(13, 2, shape=shape, id_prefix="t", max_questions=1, attempt=0) == first
+    again = generate(13, 2, shape=shape, id_prefix="t", max_questions=1, attempt=3)
+    assert again["attempt"] == 3 and again["prompt"] != first["prompt"]
+    assert (again["id"], again["index"], again["seed"]) == (first["id"], first["index"], first["seed"])
+    assert generate(13, 2, shape=shape, id_prefix="t", max_questions=1, attempt=3) == again

@@ -128,3 +128,22 @@ def test_the_workflows_command_line_gives_the_file_its_stale_check_accepts(tmp_p
     args = split_args({**section, "shape": None}, "val", 17)
     _run([*args.command_line(), "--workers", 1, "--out", tmp_path / "drawn.jsonl"])
     assert stale_reason(tmp_path / "drawn.jsonl", args) is None
+
+
+def test_the_workflows_command_lines_of_held_out_and_filtered_splits_give_files_the_stale_check_accepts(tmp_path):
+    """The same agreement for a training split that skips the held-out splits' puzzles
+    (--exclude) and a filtered split (--filter): the rule's command line names the files its
+    inputs are, and the stale check regenerates with the same exclusions and filter."""
+    from deductive.puzzles.run import split_args, stale_reason
+
+    section = {"splits": {"train": 4, "val": 3, "shortcut_free": 2}, "players": [1, 2], "shape": [2, 2, 4, 1],
+               "max_questions": 1, "main_questions": ["room"], "filters": {"shortcut_free": "shortcut_free"}}
+    for seed, split in enumerate(("val", "train", "shortcut_free")):
+        args = split_args(section, split, seed, "train", tmp_path)
+        line = args.command_line()
+        assert line.count("--exclude") == {"val": 0, "train": 1, "shortcut_free": 2}[split]
+        assert ("--filter" in line) == (split == "shortcut_free")
+        _run([*line, "--workers", 1, "--out", tmp_path / f"{split}.jsonl"])
+        assert stale_reason(tmp_path / f"{split}.jsonl", args) is None
+    unfiltered = split_args({**section, "filters": {}}, "shortcut_free", 2, "train", tmp_path)
+    assert stale_reason(tmp_path / "shortcut_free.jsonl", unfiltered) is not None

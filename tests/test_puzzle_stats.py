@@ -62,3 +62,19 @@ def test_cli_writes_json_and_rejects_missing_file(tmp_path):
     bad = subprocess.run([sys.executable, script, str(tmp_path / "none.jsonl")], env=env,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")
+
+
+def test_cli_reports_the_overlap_with_other_splits(tmp_path):
+    """--against: how many puzzles repeat another split by content and by pattern (learn-room's
+    committed test and val splits: 4 and 101, issue 20's audit), and the split's distinct count."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    puzzles = ROOT / "results" / "learn-room" / "puzzles"
+    out = tmp_path / "s.json"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "puzzle_stats.py"), str(puzzles / "test.jsonl"),
+                           "--against", str(puzzles / "val.jsonl"), "--json", str(out)],
+                          env=env, capture_output=True, text=True, check=True)
+    assert "repeating val: 4 puzzles by content, 101 by pattern (14 patterns shared)" in done.stdout
+    assert "distinct: 121 contents, 29 patterns" in done.stdout
+    data = json.loads(out.read_text())
+    assert data["overlap"]["against"]["val"] == {"exact": 4, "pattern": 101, "patterns_shared": 14}
+    assert "against_val" in data["provenance"]["inputs"]

@@ -34,7 +34,17 @@ def test_every_profile_is_present():
     assert {"smoke", "paper", "slurm", "learn", "learn-room", "learn-room-2x2"} <= set(PROFILES)
 
 
-@pytest.mark.parametrize("profile", PROFILES)
+# Committed splits made before splits were held out by content (issue 20): the DAG refuses them,
+# naming the file to delete, until they are generated again. Strict: once regenerated, drop it.
+STALE_COMMITTED = {
+    "learn-room": "results/learn-room/puzzles/train.jsonl repeats the content of 91 val/test puzzles; "
+                  "regenerate it (and what trained on it) with held-out-by-content splits",
+}
+
+
+@pytest.mark.parametrize("profile", [
+    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=STALE_COMMITTED[p])) if p in STALE_COMMITTED else p
+    for p in PROFILES])
 def test_dry_run_is_clean_without_keys(profile):
     # --forceall: the whole DAG, whether or not `make smoke` has already run here
     proc = _snakemake("-n", "--forceall", "--profile", f"workflow/profiles/{profile}")
@@ -105,6 +115,7 @@ def clean_profile_outputs():
     ({"evaluation.device": "no-such-gpu"}, ["evaluation.device", "no-such-gpu"]),
     ({"training.val_split": "test"}, ["training.val_split", "'test'"]),
     ({"training.row_tokens": 512}, ["training.row_tokens (512)", "sampling.engine.max_model_len"]),
+    ({"puzzles.filters": {"hard": "shortcut_free"}}, ["puzzles.filters.hard", "not a puzzle split"]),
 ])
 def test_config_mistakes_are_refused_when_the_dag_is_built(tmp_path, edit, names):
     proc = _snakemake("-n", "--configfile", str(_user_config(tmp_path, **edit)))
@@ -131,6 +142,25 @@ def test_dry_run_of_a_user_config_with_overrides(tmp_path, clean_profile_outputs
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = _jobs(proc.stdout)
     assert jobs["train"] == 1 and jobs["evaluate_local"] == 2 and "evaluate_api" not in jobs
+
+
+def test_a_shortcut_free_split_is_generated_last_and_evaluated(tmp_path, clean_profile_outputs):
+    """A filtered split: its rule skips every other split's puzzles (their files are its inputs),
+    the training split skips val's and test's, and the evaluation reads it like any split."""
+    config = _user_config(tmp_path, **{"puzzles.splits": {"train": 2, "val": 1, "test": 1, "shortcut_free": 1},
+                                       "puzzles.filters": {"shortcut_free": "shortcut_free"},
+                                       "evaluation.splits": ["test", "shortcut_free"]})
+    proc = _snakemake("-n", "-p", "--configfile", str(config), *OVERRIDES)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _jobs(proc.stdout)["puzzles"] == 4
+    commands = [line for line in proc.stdout.splitlines() if "generate_puzzles.py" in line]
+    puzzles = f"results/{DAG_PROFILE}/puzzles"
+    train = next(c for c in commands if "--id-prefix train" in c)
+    hard = next(c for c in commands if "--id-prefix shortcut_free" in c)
+    assert f"--exclude {puzzles}/val.jsonl --exclude {puzzles}/test.jsonl" in train and "--filter" not in train
+    assert all(f"--exclude {puzzles}/{s}.jsonl" in hard for s in ("train", "val", "test"))
+    assert "--filter shortcut_free" in hard
+    assert f"--puzzles shortcut_free={puzzles}/shortcut_free.jsonl" in proc.stdout
 
 
 @pytest.mark.slow

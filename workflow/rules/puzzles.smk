@@ -1,7 +1,15 @@
 # Stage 1: puzzles. One JSON Lines file per split; each split draws from its own seed stream,
-# derived from puzzles.seed and the split's name, so splits are independent and reproducible.
+# derived from puzzles.seed and the split's name, so splits are reproducible. Splits are held
+# out by content: the held-out splits (val, test) come first, the training split skips any
+# puzzle with the content of one of theirs, and a filtered split (puzzles.filters, e.g. the
+# shortcut-free one) skips the puzzles of all of them, so the rule of a split that must not
+# repeat others takes their files as inputs (deductive.puzzles.run.split_exclusions).
+from deductive.puzzles.run import plan_problems
 
 PUZZLE_SPLITS = list(config["puzzles"]["splits"])
+_problems = plan_problems(config["puzzles"])
+if _problems:
+    raise WorkflowError("\n".join(f"error: snakemake config: {p}" for p in _problems))
 
 
 def split_seed(split):
@@ -9,13 +17,17 @@ def split_seed(split):
 
 
 def puzzle_args(split):
-    """The generator arguments of `split` (one mapping from config, for generating and checking)."""
-    return split_args(config["puzzles"], split, split_seed(split))
+    """The generator arguments of `split` (one mapping from config, for generating and checking):
+    its excluded split files are its rule's inputs."""
+    return split_args(config["puzzles"], split, split_seed(split),
+                      (config.get("training") or {}).get("train_split"), f"{RESULTS}/puzzles")
 
 
 # A split file generated with other settings (a count, shape or question setting changed since,
-# e.g. in a fresh clone of committed results, where Snakemake has no metadata to notice) stops
-# the DAG here with what differs, before anything downstream trains or evaluates on it.
+# e.g. in a fresh clone of committed results, where Snakemake has no metadata to notice), or one
+# that repeats a puzzle of a split it must not repeat (made before splits were held out by
+# content), stops the DAG here with what differs, before anything downstream trains or evaluates
+# on it.
 for _split in PUZZLE_SPLITS:
     _stale = stale_reason(f"{RESULTS}/puzzles/{_split}.jsonl", puzzle_args(_split))
     if _stale:
@@ -26,6 +38,8 @@ for _split in PUZZLE_SPLITS:
 
 
 rule puzzles:
+    input:
+        lambda wc: puzzle_args(wc.split).exclude,
     output:
         f"{RESULTS}/puzzles/{{split}}.jsonl",
     params:
@@ -54,13 +68,16 @@ rule verify_puzzles:
 
 rule puzzle_stats:
     input:
-        f"{RESULTS}/puzzles/{{split}}.jsonl",
+        split=f"{RESULTS}/puzzles/{{split}}.jsonl",
+        others=lambda wc: [f"{RESULTS}/puzzles/{s}.jsonl" for s in PUZZLE_SPLITS if s != wc.split],
     output:
         f"{RESULTS}/puzzles/{{split}}.stats.json",
+    params:
+        against=lambda wc, input: " ".join(f"--against {path}" for path in input.others),
     wildcard_constraints:
         split="|".join(PUZZLE_SPLITS),
     shell:
-        "{PY} scripts/puzzle_stats.py {input} --json {output}"
+        "{PY} scripts/puzzle_stats.py {input.split} {params.against} --json {output}"
 
 
 PUZZLE_TARGETS = [f"{RESULTS}/puzzles/verified.txt"]

@@ -6,10 +6,13 @@ interval comes from a clustered bootstrap: resample *puzzles* with replacement a
 drawn puzzle's samples together; the statistic of a replicate is the mean of the drawn
 puzzles' per-puzzle means. The interval is the percentile interval of the replicates. Treating
 the samples as independent would understate the uncertainty (tests/test_bootstrap.py shows it).
+`wilson_interval` is the closed-form interval for small subsets (counting each puzzle once).
 """
 
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
 from typing import Sequence
 
 import numpy as np
@@ -47,3 +50,20 @@ def clustered_bootstrap_ci(rewards: Sequence[Sequence[float]], *, seed: int, rep
     alpha = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(stats, [alpha, 1.0 - alpha])
     return float(lo), float(hi)
+
+
+def wilson_interval(accuracy: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of an accuracy measured on `n` puzzles (or questions), each counted
+    once whatever its number of samples: the conservative end of the clustered effective sample
+    size (samples of one puzzle are not independent). Unlike the bootstrap it stays informative
+    at 0% and 100% (0 right on 11 puzzles: [0%, 25.9%]) and needs no random draws."""
+    if n < 1:
+        raise ValueError("an interval needs at least one puzzle")
+    if not 0 <= accuracy <= 1:
+        raise ValueError("accuracy must lie in [0, 1]")
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must lie in (0, 1)")
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)

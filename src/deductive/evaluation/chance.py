@@ -5,8 +5,8 @@ For one question with n listed options exactly one option is right (the answer k
 of the listed names), so the expected score of that question is 1/n; a puzzle's expected reward
 is the mean of 1/n over its questions, and a split's chance level is the mean over its puzzles.
 This is exact (no sampling). The lists come from the prompt text itself, read by the
-independent verifier's parser (`deductive.verify`), so it works for generated and published
-puzzles alike.
+independent verifier's parser (`deductive.verify`, through `deductive.puzzles.mentions`), so it
+works for generated and published puzzles alike.
 """
 
 from __future__ import annotations
@@ -14,21 +14,18 @@ from __future__ import annotations
 from typing import Sequence
 
 from deductive.puzzles.formats import Puzzle
-from deductive.verify.verify import parse_prompt
+from deductive.puzzles.mentions import Surface, read_surface
 
 
-def question_layout(puzzle: Puzzle) -> tuple[dict[str, str], dict[str, list[str]]]:
+def question_layout(puzzle: Puzzle, surface: Surface | None = None) -> tuple[dict[str, str], dict[str, list[str]]]:
     """(letter -> answer type, letter -> the listed options of that type) for every letter of
-    the answer key; types are SUSPECT, WEAPON, ROOM, TIME or MOTIVE, lists as the prompt has them."""
-    parsed = parse_prompt(puzzle.prompt)
-    lists = {"SUSPECT": parsed.suspects, "WEAPON": parsed.weapons, "ROOM": parsed.rooms,
-             "TIME": parsed.times, "MOTIVE": parsed.motives}
-    types = {q.letter: q.answer_type for q in parsed.questions}
-    missing = sorted(set(puzzle.solution) - set(types))
-    if missing:
-        raise ValueError(f"puzzle {puzzle.id}: answer key letters {missing} are not questions of its prompt")
-    letters = sorted(puzzle.solution)
-    return {l: types[l] for l in letters}, {l: list(lists[types[l]]) for l in letters}
+    the answer key; types are SUSPECT, WEAPON, ROOM, TIME or MOTIVE, lists as the prompt has them.
+    `surface`: the prompt already read (`deductive.puzzles.mentions.read_surface`)."""
+    surface = surface or read_surface(puzzle)
+    try:
+        return surface.layout(puzzle.solution)
+    except ValueError as exc:
+        raise ValueError(f"puzzle {puzzle.id}: {exc}") from None
 
 
 def answer_options(puzzle: Puzzle) -> dict[str, list[str]]:

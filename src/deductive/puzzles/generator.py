@@ -1,7 +1,10 @@
 """Generating one puzzle: world, candidate clues, irredundant selection, questions, prompt.
 
 Puzzle i of a run with seed S draws everything from `random.Random(derive_seed(S, "puzzle",
-i))`, so it depends on (S, i, sizes) only: not on worker count, order or PYTHONHASHSEED.
+i))`, so it depends on (S, i, sizes) only: not on worker count, order or PYTHONHASHSEED. Attempt
+k > 0 of puzzle i (a replacement, when a split must not repeat another split's puzzles or keeps
+only puzzles that pass a filter: deductive.puzzles.run) draws from `derive_seed(S, "puzzle", i,
+"attempt", k)` instead.
 
 Selection (method.md section 6): candidates are sorted by a per-kind bias plus U(0, 1) noise and
 each, in that order, is dropped when the puzzle stays uniquely solvable without it. The result
@@ -196,10 +199,17 @@ class GenerationError(RuntimeError):
     pass
 
 
+def puzzle_seed(seed: int, index: int, attempt: int = 0) -> int:
+    """The seed everything of attempt `attempt` of puzzle `index` of run `seed` is drawn from."""
+    if attempt == 0:
+        return derive_seed(seed, "puzzle", index)
+    return derive_seed(seed, "puzzle", index, "attempt", attempt)
+
+
 def build(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Shape | None = None,
           work_limit: float = WORK_LIMIT, max_questions: int = MAX_QUESTIONS,
-          main_kinds: tuple[str, ...] | None = None) -> Built:
-    rng = random.Random(derive_seed(seed, "puzzle", index))
+          main_kinds: tuple[str, ...] | None = None, attempt: int = 0) -> Built:
+    rng = random.Random(puzzle_seed(seed, index, attempt))
     if shape is None:
         n_players, shape = draw_shape(rng, *players)
     else:
@@ -223,11 +233,14 @@ def build(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Shape
 
 def generate(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Shape | None = None,
              id_prefix: str = "puzzle", work_limit: float = WORK_LIMIT,
-             max_questions: int = MAX_QUESTIONS, main_kinds: tuple[str, ...] | None = None) -> dict:
+             max_questions: int = MAX_QUESTIONS, main_kinds: tuple[str, ...] | None = None,
+             attempt: int = 0) -> dict:
     """Puzzle `index` of the run with `seed`, as a JSONL record (interface 1). `max_questions`
     caps main + bonus questions (main questions are always asked; bonus ones fill up to it);
-    `main_kinds` limits the main questions to those kinds (None: every kind, the original)."""
-    b = build(seed, index, players, shape, work_limit, max_questions, main_kinds)
+    `main_kinds` limits the main questions to those kinds (None: every kind, the original).
+    `attempt` > 0 draws a replacement for the puzzle (see module doc); the record then says
+    which (`attempt`), and a first attempt's record has no such key."""
+    b = build(seed, index, players, shape, work_limit, max_questions, main_kinds, attempt)
     if not b.main and not b.bonus:
         raise GenerationError(f"puzzle {index} of seed {seed} has no question to ask: no main question of "
                               f"the kinds {'asked' if main_kinds is None else list(main_kinds)} and every bonus fact is stated by a clue")
@@ -236,7 +249,7 @@ def generate(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Sh
     kinds = {k: 0 for k in KINDS}
     for c in b.kept:
         kinds[c.family] += 1
-    return {
+    record = {
         "id": f"{id_prefix}-{index:05d}",
         "index": index,
         "seed": seed,
@@ -252,3 +265,6 @@ def generate(seed: int, index: int, players: tuple[int, int] = (1, 6), shape: Sh
                       "rebuilds": b.selection.rebuilds, "undecided": b.selection.undecided},
         "generator": f"deductive {deductive.__version__}",
     }
+    if attempt:
+        record["attempt"] = attempt
+    return record

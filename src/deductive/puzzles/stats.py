@@ -140,4 +140,10 @@ def format_summary(summary: dict, title: str) -> str:
         f"{k}: {v}" for k, v in summary["main_questions_histogram"].items()))
     lines.append("  clue kinds: " + ", ".join(
         f"{k} {100 * v['share']:.1f}%" for k, v in summary["clue_kinds"].items()))
+    if "overlap" in summary:  # deductive.puzzles.content.overlap
+        o = summary["overlap"]
+        lines.append(f"  distinct: {o['distinct_exact']} contents, {o['distinct_pattern']} patterns (names abstracted)")
+        for other, n in o["against"].items():
+            lines.append(f"  repeating {other}: {n['exact']} puzzles by content, {n['pattern']} by pattern "
+                         f"({n['patterns_shared']} patterns shared)")
     return "\n".join(lines)
