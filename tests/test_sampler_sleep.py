@@ -39,7 +39,8 @@ def model_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-SAMPLING = {"seed": 3, "engine": {"max_model_len": 64, "gpu_memory_utilization": 0.6}}
+SAMPLING = {"seed": 3, "engine": {"max_model_len": 64, "gpu_memory_utilization": 0.6, "tensor_parallel_size": 1,
+                                "enable_prefix_caching": True, "dtype": "auto", "enforce_eager": False}}
 
 
 def test_engine_kwargs_carry_the_sleep_request():
