@@ -157,3 +157,24 @@ def test_every_rank_frees_its_gpu_memory_before_the_engine_wakes(tmp_path, hando
     assert rank1[step - 1] == "barrier"
     assert rank1[step + 1:step + 3] == ["release", "barrier"], rank1
     assert rank0.count("barrier") == rank1.count("barrier")
+
+
+def test_the_collective_timeout_is_the_runs_setting(monkeypatch):
+    """Issue 19, item 5: ranks 1..N-1 wait in a collective while rank 0 samples; how long they
+    wait is `training.collective_timeout_minutes` (the paper profile: 240), not a constant."""
+    import datetime
+
+    import torch.distributed as dist
+
+    from deductive.config import load_config
+    from deductive.settings import training_section
+    from deductive.training import distributed
+
+    seen = {}
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(dist, "init_process_group", lambda **kw: seen.update(kw))
+    for key, value in dict(WORLD_SIZE="2", RANK="1", LOCAL_RANK="1").items():
+        monkeypatch.setenv(key, value)
+    minutes = training_section(load_config("paper"), "qwen2.5-14b")["collective_timeout_minutes"]
+    distributed.init("cpu", timeout_minutes=minutes)
+    assert minutes == 240 and seen["timeout"] == datetime.timedelta(minutes=240)
