@@ -9,7 +9,7 @@ from deductive.puzzles.formats import Puzzle, load_puzzles
 from deductive.puzzles.generator import generate
 from deductive.puzzles.mentions import find_mentions, read_surface
 from deductive.puzzles.shortcuts import (RULES, first_named, last_named, most_named, murder_clue,
-                                         named_in_clues, rule_answers, shortcut_free, together)
+                                         named_in_clues, rule_answers, shortcut_free, together, unnamed)
 from deductive.puzzles.world import Shape
 
 from conftest import ROOT
@@ -36,7 +36,9 @@ def test_each_rule_on_hand_written_clues():
     assert most_named(CLUES, ROOMS) == "Hall"              # named three times
     assert together(CLUES, ROOMS) == "Dining Room"         # the together clue's room
     assert murder_clue(CLUES, ROOMS) == "Study"            # the first room of the murderer's clue
-    assert set(RULES) == {"first_named", "most_named", "last_named", "together", "murder_clue"}
+    assert unnamed(CLUES, ROOMS) == "Studio"               # every room is named: the first named
+    assert unnamed(CLUES[:3], ROOMS) == "Study"            # the one room no clue names
+    assert set(RULES) == {"first_named", "most_named", "last_named", "together", "murder_clue", "unnamed"}
 
 
 def test_ties_and_fallbacks_are_the_documented_ones():
@@ -81,5 +83,6 @@ def test_rules_on_a_generated_many_question_puzzle_answer_listed_options_of_each
         kind = surface.questions[letter][0]
         for rule, answer in by_rule.items():
             assert answer is None or answer in surface.names[kind], (letter, rule, answer)
-            if answer is not None:
-                assert any(find_mentions(c, [answer]) for c in surface.clues)
+            if answer is not None:  # every rule copies a name off the clues, but `unnamed`
+                assert any(find_mentions(c, [answer]) for c in surface.clues) != (rule == "unnamed") or (
+                    rule == "unnamed" and answer == first_named(surface.clues, surface.names[kind]))

@@ -12,7 +12,10 @@ clues mention, or with None when the clues mention none of them:
 - `together`: the first option named in a "X and Y were together in R at least once" clue (for a
   room question: R), else `first_named`;
 - `murder_clue`: the first option named in a clue that mentions the murderer, the murder weapon
-  or Mr. Boddy, else `first_named`.
+  or Mr. Boddy, else `first_named`;
+- `unnamed`: when the clues name some of the options but not all, the first listed option no
+  clue names (where the map decides, the answer is often the one room the clues never mention),
+  else `first_named`.
 
 A rule fails on a question when its answer is not the key (None fails too). A puzzle is
 shortcut-free when every rule fails on every question: the split of such puzzles is where
@@ -73,12 +76,20 @@ def murder_clue(clues: Sequence[str], names: Sequence[str]) -> str | None:
     return first_named([c for c in clues if _MURDER.search(c)], names) or first_named(clues, names)
 
 
+def unnamed(clues: Sequence[str], names: Sequence[str]) -> str | None:
+    named = {name for text in clues for _, name in find_mentions(text, names)}
+    if not named:
+        return None
+    return next((name for name in names if name not in named), None) or first_named(clues, names)
+
+
 RULES: dict[str, Rule] = {
     "first_named": first_named,
     "most_named": most_named,
     "last_named": last_named,
     "together": together,
     "murder_clue": murder_clue,
+    "unnamed": unnamed,
 }
 
 # What each rule answers, in the words the tables use.
@@ -89,6 +100,7 @@ DESCRIPTIONS = {
     "together": "the option of a 'together in R at least once' clue, else the first named",
     "murder_clue": "the first option of a clue naming the murderer, the murder weapon or Mr. Boddy, "
                    "else the first named",
+    "unnamed": "the first listed option no clue names, else the first named",
 }
 
 
