@@ -32,6 +32,8 @@ def training_section(config: dict, run: str) -> dict:
         raise ConfigError(f"no training run '{run}' in the config (known: {', '.join(sorted(runs)) or 'none'})")
     merged = deep_merge({k: v for k, v in training.items() if k != "runs"}, runs[run])
     merged["sampling"] = deep_merge(config.get("sampling") or {}, merged.get("sampling") or {})
+    if isinstance(merged.get("lora"), dict):  # a run's own `lora` gets the schema's defaults too
+        fill_defaults(merged["lora"], load_schema()["properties"]["training"]["properties"]["lora"])
     return merged
 
 
