@@ -40,9 +40,15 @@ class SyntheticReward:
 # At temperature 0.7 the sampler records log-probs of softmax(logits / 0.7) (vLLM's processed
 # log-probs) and the trainer divides its logits by 0.7: the ratio stays 1 (with raw log-probs on
 # one side it would not: see test_rollout's temperature test).
-@pytest.mark.parametrize("name,temperature", [("tiny-qwen2", 1.0), ("smollm2-135m", 1.0),
-                                              ("tiny-qwen2", 0.7), ("smollm2-135m", 0.7)])
-def test_two_iterations_through_vllm_hand_weights_to_the_live_engine(tmp_path, name, temperature):
+# LoRA (issue 22): the trainer runs base + adapters, the engine the merged weights; the ratio
+# stays 1 only if both describe the same model. `restart` (issue 19): a new engine from the saved
+# weights each iteration instead of the live hand-off.
+@pytest.mark.parametrize("name,temperature,lora,handoff", [
+    ("tiny-qwen2", 1.0, None, "live"), ("smollm2-135m", 1.0, None, "live"),
+    ("tiny-qwen2", 0.7, None, "live"), ("smollm2-135m", 0.7, None, "live"),
+    ("tiny-qwen2", 1.0, {"rank": 4, "alpha": 8.0}, "live"), ("smollm2-135m", 1.0, {"rank": 4, "alpha": 8.0}, "live"),
+    ("tiny-qwen2", 1.0, None, "restart")])
+def test_two_iterations_through_vllm_hand_weights_to_the_live_engine(tmp_path, name, temperature, lora, handoff):
     model_dir = ROOT / "models" / name
     prepare_model(name, load_config("smoke")["models"][name], model_dir)
     config = tiny_config(iterations=2, rows_per_device_per_step=64, samples_per_puzzle=4,
@@ -52,6 +58,10 @@ def test_two_iterations_through_vllm_hand_weights_to_the_live_engine(tmp_path, n
     config["training"]["sampling"] = {"max_tokens": 8, "temperature": temperature,
                                       "engine": {"max_model_len": 512, "dtype": "float32"}}
     config["training"]["optimizer"]["lr"] = 1e-3
+    config["training"]["weight_handoff"] = handoff
+    if lora:
+        config["training"]["lora"] = dict(lora, dropout=0.0, attn_modules=["q_proj", "k_proj", "v_proj", "output_proj"],
+                                          mlp=True, output=False)
     engines = []
 
     def make(model_dir_, cfg):
@@ -63,7 +73,10 @@ def test_two_iterations_through_vllm_hand_weights_to_the_live_engine(tmp_path, n
                     ckpt_root=tmp_path / "ckpt", make_sampler=make)
     m = [json.loads(line) for line in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in m] == [1, 2] and summary["iterations_done"] == 2
-    assert engines[0].weights_version == 2  # one hand-off per iteration, same engine
+    if handoff == "live":
+        assert len(engines) == 1 and engines[0].weights_version == 2  # one hand-off per iteration, same engine
+    else:
+        assert len(engines) == 3  # the first, then a new one from the saved weights after each step
     for r in m:
         # one optimiser step per iteration, on-policy: vLLM's sampling log-probs (new weights
         # after the hand-off) equal the trainer's, so no token is clipped
@@ -72,3 +85,4 @@ def test_two_iterations_through_vllm_hand_weights_to_the_live_engine(tmp_path, n
               f"seconds {r['seconds']}")
         assert abs(r["ratio_mean"] - 1) < 2e-3 and r["clip_fraction"] == 0
     assert (Path(summary["checkpoint_latest"]) / "COMPLETE").is_file()
+    assert (Path(summary["checkpoint_latest"]) / "adapters.pt").is_file() == bool(lora)

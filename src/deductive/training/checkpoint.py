@@ -128,6 +128,9 @@ def write_hf_weights(hf_state: dict[str, torch.Tensor], base_model_dir: Path, ou
 
 HANDOFF = ".tmp-handoff"
 ENGINE_EXTRA = "engine-extra.safetensors"  # tensors only the engine needs (a tied LM head's copy)
+# LoRA adapters in torchtune names (what a resume loads; not *.safetensors, which engines and
+# load_hf_state_dict read as the model's weights)
+ADAPTERS = "adapters.pt"
 _INDEX = "model.safetensors.index.json"
 
 
@@ -191,10 +194,11 @@ def set_rng_state(state: dict) -> None:
 def save(root: Path, iteration: int, *, hf_state: dict[str, torch.Tensor] | None,
          base_model_dir: Path, optimizer_state: dict, state: dict, rank: int = 0,
          barrier=lambda: None, dtype: torch.dtype | None = None,
-         weights_from: Path | None = None) -> Path:
+         weights_from: Path | None = None, adapters: dict[str, torch.Tensor] | None = None) -> Path:
     """Write iter-NNNN atomically. Every rank calls it (the optimiser state is sharded);
     `hf_state` (the full weights, HF names) is needed on rank 0 only, unless `weights_from`
-    (this iteration's `write_handoff` directory) gives the weights already on disk."""
+    (this iteration's `write_handoff` directory) gives the weights already on disk. A LoRA run
+    also passes its `adapters` (rank 0): a resume loads them over the frozen base weights."""
     import torch.distributed.checkpoint as dcp
 
     final = iter_dir(root, iteration)
@@ -213,6 +217,8 @@ def save(root: Path, iteration: int, *, hf_state: dict[str, torch.Tensor] | None
         else:
             write_hf_weights(hf_state, base_model_dir, tmp, dtype=dtype)
         torch.save({"rng": rng_state()}, tmp / "trainer_state.pt")
+        if adapters is not None:
+            torch.save({k: v.detach().to("cpu").contiguous() for k, v in adapters.items()}, tmp / ADAPTERS)
         atomic_write_json(tmp / "state.json", state)
         for item in (tmp / "optimizer").iterdir():
             _fsync_file(item)
@@ -227,6 +233,15 @@ def save(root: Path, iteration: int, *, hf_state: dict[str, torch.Tensor] | None
         _fsync_dir(root)
     barrier()
     return final
+
+
+def load_adapters(path: Path) -> dict[str, torch.Tensor]:
+    """A LoRA checkpoint's adapters (torchtune names); a clear error where there are none."""
+    file = Path(path) / ADAPTERS
+    if not file.is_file():
+        raise FileNotFoundError(f"{path} holds no LoRA adapters ({ADAPTERS}): it was written by a run "
+                                "without training.lora; resume it without LoRA or start a new run")
+    return torch.load(file, map_location="cpu", weights_only=True)
 
 
 def load_state(path: Path) -> dict:

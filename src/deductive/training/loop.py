@@ -56,7 +56,8 @@ from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
 from deductive.training.advantages import assign_advantages, shape_rewards, shaped_reward
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
-from deductive.training.tune_model import build_model, engine_extra, hf_to_tune, load_hf_state_dict, tune_to_hf
+from deductive.training.tune_model import (build_model, engine_extra, hf_to_tune, initial_adapters, is_adapter_key,
+                                           load_hf_state_dict, merged_weights, tune_to_hf)
 from deductive.training.packing import pack
 from deductive.training.resume_guard import mismatch_message, same_settings, trajectory_settings
 from deductive.training.step import init_adamw_state, make_optimizer, optimise
@@ -261,9 +262,10 @@ def _resume(s: Session, make_sampler: Callable) -> None:
     d.barrier()
     dtype = _dtype(cfg["dtype"])
     max_len = max(int(cfg["row_tokens"]), int(cfg["sampling"]["engine"]["max_model_len"]))
-    full = distributed.on_rank0(d, lambda: hf_to_tune(load_hf_state_dict(weights_dir), s.model_dir))
+    lora = cfg["lora"]
+    full = distributed.on_rank0(d, lambda: _initial_weights(s, latest))
     if d.distributed:
-        model = build_model(s.model_dir, dtype=dtype, device="meta", max_seq_len=max_len)
+        model = build_model(s.model_dir, dtype=dtype, device="meta", max_seq_len=max_len, lora=lora)
         if mem["activation_checkpointing"]:
             distributed.activation_checkpointing(model)
         distributed.shard(model, cpu_offload=bool(mem["fsdp_cpu_offload"]),
@@ -275,7 +277,7 @@ def _resume(s: Session, make_sampler: Callable) -> None:
                 if hasattr(m, "rope_init"):
                     m.rope_init()
     else:
-        model = build_model(s.model_dir, dtype=dtype, device=d.device, max_seq_len=max_len)
+        model = build_model(s.model_dir, dtype=dtype, device=d.device, max_seq_len=max_len, lora=lora)
         model.load_state_dict({k: v.to(dtype) for k, v in full.items()}, strict=True)
         if mem["activation_checkpointing"]:
             distributed.activation_checkpointing(model)
@@ -299,6 +301,23 @@ def _resume(s: Session, make_sampler: Callable) -> None:
     if d.is_main:
         s.metrics.reconcile(s.state["history"], s.state["iteration"])
     s.wandb = Wandb((s.config.get("logging") or {}).get("wandb") or {}, s.run, cfg, enabled=d.is_main)
+
+
+def _initial_weights(s: Session, latest: Path | None) -> dict[str, torch.Tensor]:
+    """The full tune-named weights the trainer starts from (rank 0): the newest checkpoint's, or
+    the base model's. With LoRA the base weights always come from the base model (frozen: a
+    checkpoint holds them merged for the engine), and the adapters from the checkpoint or,
+    for a new run, freshly initialised from the run's seed."""
+    lora = s.cfg["lora"]
+    if not lora:
+        return hf_to_tune(load_hf_state_dict(latest or s.model_dir), s.model_dir)
+    base = hf_to_tune(load_hf_state_dict(s.model_dir), s.model_dir)
+    if latest is not None:
+        adapters = ckpt.load_adapters(latest)
+    else:
+        meta = build_model(s.model_dir, device="meta", lora=lora)
+        adapters = initial_adapters(meta, derive_seed(s.seed, "lora-init"))
+    return {**base, **adapters}
 
 
 def _base_evaluation(s: Session) -> None:
@@ -351,7 +370,10 @@ def _iteration(s: Session, it: int) -> dict:
         step = optimise(s.model, s.optimizer, rows, cfg, d) if kept else {"optimizer_steps": 0, "tokens_trained": 0}
 
     with timer("weights"):  # hand the new weights to the engine
-        hf_state = tune_to_hf(distributed.full_state(s.model, d), s.model_dir)  # collective under FSDP
+        state = distributed.full_state(s.model, d)  # collective under FSDP; rank 0 holds it
+        adapters = {k: v for k, v in state.items() if is_adapter_key(k)} if cfg["lora"] else None
+        hf_state = tune_to_hf(merged_weights(state, cfg["lora"]), s.model_dir)  # what the engine serves
+        del state
         handoff = _engine_takes_weights(s, hf_state, changed=bool(kept), gave_way=engine_gives_way)
         if handoff is not None:
             hf_state = None  # rank 0's full copy is on disk now
@@ -374,7 +396,7 @@ def _iteration(s: Session, it: int) -> dict:
     # resumes from the newest saved
     save = (new_best or it % int(cfg["checkpoint_every"]) == 0 or it == iterations
             or bool(s.state["stopped_because"]))
-    checkpoint_seconds = _checkpoint(s, it, hf_state, handoff) if save else 0.0
+    checkpoint_seconds = _checkpoint(s, it, hf_state, handoff, adapters) if save else 0.0
     record["seconds"]["checkpoint"] = round(checkpoint_seconds, 4)
     record["seconds"]["overhead"] = round(record["seconds"]["overhead"] + record["seconds"]["checkpoint"], 4)
     record["seconds"]["total"] = round(record["seconds"]["total"] + record["seconds"]["checkpoint"], 4)
@@ -458,12 +480,13 @@ def _bookkeeping(s: Session, it: int, val_reward: float | None) -> bool:
     return new_best
 
 
-def _checkpoint(s: Session, it: int, hf_state: dict | None, handoff: Path | None) -> float:
+def _checkpoint(s: Session, it: int, hf_state: dict | None, handoff: Path | None,
+                adapters: dict | None = None) -> float:
     """Save iteration `it` atomically (its weights linked from the hand-off directory when rank 0
     wrote one), keep the newest and the best; returns the seconds taken."""
     t = time.monotonic()
     d, state = s.d, s.state
-    ckpt.save(s.ckpt_root, it, hf_state=hf_state, base_model_dir=s.model_dir, weights_from=handoff,
+    ckpt.save(s.ckpt_root, it, hf_state=hf_state, base_model_dir=s.model_dir, weights_from=handoff, adapters=adapters,
               optimizer_state=get_optimizer_state_dict(s.model, s.optimizer), state=state,
               rank=d.rank, barrier=d.barrier)
     if d.is_main:

@@ -16,7 +16,8 @@ from deductive.training.packing import PackedRows, packed_logprobs, step_batches
 
 
 def make_optimizer(model: torch.nn.Module, opt_cfg: dict) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(model.parameters(), lr=float(opt_cfg["lr"]),
+    trainable = [p for p in model.parameters() if p.requires_grad]  # LoRA: the adapters only
+    return torch.optim.AdamW(trainable, lr=float(opt_cfg["lr"]),
                              betas=tuple(opt_cfg["betas"]), weight_decay=float(opt_cfg["weight_decay"]),
                              eps=float(opt_cfg["eps"]))
 

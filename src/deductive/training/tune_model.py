@@ -21,8 +21,11 @@ def hf_config(model_dir: str | Path) -> dict:
 
 
 def build_model(model_dir: str | Path, *, dtype: torch.dtype = torch.float32,
-                device: str | torch.device = "cpu", max_seq_len: int | None = None) -> torch.nn.Module:
-    """The torchtune decoder of `model_dir`'s architecture with uninitialised weights."""
+                device: str | torch.device = "cpu", max_seq_len: int | None = None,
+                lora: dict | None = None) -> torch.nn.Module:
+    """The torchtune decoder of `model_dir`'s architecture with uninitialised weights. With
+    `lora` (a run's `training.lora`): torchtune's LoRA builder of the same architecture, only the
+    adapters trainable (`requires_grad`), the base weights frozen."""
     from torchtune.config._utils import _get_component_from_path
 
     from deductive.inference.model_prep import torchtune_spec
@@ -30,9 +33,56 @@ def build_model(model_dir: str | Path, *, dtype: torch.dtype = torch.float32,
     builder, _, kwargs = torchtune_spec(model_dir)
     if max_seq_len:
         kwargs = dict(kwargs, max_seq_len=max_seq_len)
+    if lora:
+        module, name = builder.rsplit(".", 1)
+        builder = f"{module}.lora_{name}"  # torchtune's LoRA twin of every builder used here
+        kwargs = dict(kwargs, lora_attn_modules=list(lora["attn_modules"]), apply_lora_to_mlp=bool(lora["mlp"]),
+                      apply_lora_to_output=bool(lora["output"]), lora_rank=int(lora["rank"]),
+                      lora_alpha=float(lora["alpha"]), lora_dropout=float(lora["dropout"]))
     with torch.device(device):
         model = _get_component_from_path(builder)(**kwargs)
-    return model.to(dtype=dtype)
+    model = model.to(dtype=dtype)
+    if lora:
+        from torchtune.modules.peft import get_adapter_params, set_trainable_params
+
+        set_trainable_params(model, get_adapter_params(model))
+    return model
+
+
+def is_adapter_key(name: str) -> bool:
+    """A LoRA adapter's tensor in torchtune names (`...q_proj.lora_a.weight`)."""
+    return ".lora_a." in name or ".lora_b." in name
+
+
+def initial_adapters(model: torch.nn.Module, seed: int) -> dict[str, torch.Tensor]:
+    """Fresh adapter weights for a LoRA `model` (its meta copy will do), on the CPU, from `seed`:
+    A as torch's Linear initialises its weight (Kaiming-uniform, a = sqrt(5)), B zero, so the
+    adapted model starts as the base model (torchtune's LoRALinear initialisation)."""
+    import math
+
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for name, p in sorted(model.state_dict().items()):
+        if not is_adapter_key(name):
+            continue
+        t = torch.empty(p.shape, dtype=torch.float32)
+        if ".lora_a." in name:
+            torch.nn.init.kaiming_uniform_(t, a=math.sqrt(5), generator=g)
+        else:
+            t.zero_()
+        out[name] = t.to(p.dtype)
+    return out
+
+
+def merged_weights(state: dict[str, torch.Tensor], lora: dict | None) -> dict[str, torch.Tensor]:
+    """The tune-named state of the model the engine serves: with `lora`, every adapter merged
+    into its base matrix (W + alpha/rank x B A) and the adapter tensors dropped, in place (`state`
+    is the fresh copy `distributed.full_state` made); else `state` itself."""
+    if not lora or not state:
+        return state
+    from torchtune.modules.peft import get_merged_lora_ckpt
+
+    return get_merged_lora_ckpt(state, rank=int(lora["rank"]), alpha=float(lora["alpha"]))
 
 
 def _model_type(model_dir: str | Path) -> str:
