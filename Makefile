@@ -14,7 +14,7 @@ SNAKEMAKE   := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/src
 export WANDB_MODE ?= disabled
 
-.PHONY: help setup test test-fast smoke learn learn-who learn-bonus learn-room learn-room-2x2 figures report reproduce few-shot rehearse bench bench-peers gpu-check gpu-wheels citation clean
+.PHONY: help setup test test-fast smoke learn learn-who learn-bonus learn-room learn-room-2x2 figures report reproduce few-shot rehearse paper-lora bench bench-peers gpu-check gpu-wheels citation clean
 
 help:  ## List the targets
 	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
@@ -82,6 +82,10 @@ few-shot: $(STAMP)  ## The paper recipe on 16 training puzzles, on a GPU node (p
 rehearse: $(STAMP)  ## The paper path in minutes on a 2-8 GPU node (Qwen2.5-1.5B, 2 iterations; profile rehearse)
 	$(PY) scripts/preflight.py --profile rehearse
 	$(SNAKEMAKE) --profile workflow/profiles/rehearse
+
+paper-lora: $(STAMP)  ## The paper profile with LoRA, 14B and 32B each on one GPU (profile paper-lora; planned, not measured)
+	$(PY) scripts/preflight.py --profile paper-lora
+	$(SNAKEMAKE) --profile workflow/profiles/paper-lora
 
 bench: $(STAMP) $(TRL_STAMP)  ## Benchmarks: puzzle generator, rollouts, training throughput, peers
 	$(PY) scripts/bench_generator.py

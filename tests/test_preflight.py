@@ -171,3 +171,100 @@ def test_disk_counts_three_checkpoints_with_their_optimiser_state():
     estimate, parts = disk_estimate_gb(load_config("paper"))
     # models 2 x (14 + 32) + runs 3 x (2 + 4) bytes x (14 + 32) B parameters
     assert abs(estimate - (2 * 46 + 18 * 46)) < 1e-9
+
+
+# ---------------------------------------------------------------- LoRA and the engine's share (issue 22)
+
+LORA = {"rank": 16, "alpha": 32, "dropout": 0.0, "attn_modules": ["q_proj", "k_proj", "v_proj", "output_proj"],
+        "mlp": True, "output": False}
+
+
+def test_lora_trainable_parameters_and_step_match_a_hand_computation():
+    """Rank-16 adapters on q, k, v, o and the MLP of the 14B shape (H 5120, KV 8 x 128 = 1024,
+    MLP 13824, 48 layers): r x (in + out) per adapted matrix."""
+    from deductive.memory_plan import KNOWN, plan
+
+    arch = KNOWN["Qwen/Qwen2.5-14B-Instruct"]
+    r, H, kv, I, V = 16, 5120, 1024, 13824, 152064
+    per_layer = r * (H + H) + r * (H + kv) + r * (H + kv) + r * (H + H) + 3 * r * (H + I)
+    assert per_layer == 1_433_600 and arch.lora_layer_params(LORA) == per_layer
+    assert arch.lora_params(LORA) == 48 * per_layer == 68_812_800
+    assert arch.lora_params(dict(LORA, output=True)) == 68_812_800 + r * (H + V)
+    assert arch.lora_params(dict(LORA, attn_modules=["q_proj", "v_proj"], mlp=False)) == 48 * r * (2 * H + H + kv)
+
+    # without CPU offload on 2 GPUs: frozen base plus adapters stored, gradients and moments of the adapters only
+    gib, A, P = 2**30, 68_812_800, arch.params
+    base = dict(run="lora", gpus=2, gpu_gib=80.0, row_tokens=16384, rows=2, output_chunks=8, dtype="bfloat16",
+                cpu_offload=False, activation_checkpointing=True, sleep_engine=True)
+    full, lora = plan(arch, **base), plan(arch, **base, lora=LORA)
+    assert abs(lora.step["parameter shards"] - (P + A) * 2 / 2 / gib) < 1e-9
+    assert abs(lora.step["gradient shards"] - A * 2 / 2 / gib) < 1e-9
+    assert abs(lora.step["optimizer state"] - 2 * A * 2 / 2 / gib) < 1e-9
+    assert lora.step["output gradient"] == 0 and full.step["output gradient"] == V * H * 2 / gib
+    for same in ("checkpointed inputs", "root unit gathered"):
+        assert lora.step[same] == full.step[same]
+    # host memory: rank 0's full copy of the base weights and the adapters' state (no offloaded copy here)
+    assert abs(lora.cpu_gib - (P * 2 + 4 * A * 2) / gib) < 1e-9
+    offloaded = plan(arch, **dict(base, cpu_offload=True), lora=LORA)
+    assert abs(offloaded.cpu_gib - (2 * P * 2 + 4 * A * 2) / gib) < 1e-9
+    assert offloaded.step["parameter shards"] == offloaded.step["gradient shards"] == 0
+
+
+def _plan_lines(profile, node):
+    proc = subprocess.run([sys.executable, "scripts/preflight.py", "--profile", profile, "--plan", node], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    return proc
+
+
+def test_paper_lora_plans_14b_and_32b_on_one_gpu():
+    """The verdict workflow/config/paper-lora.yaml and docs/gpu.md state (an estimate, not
+    measured): 14B fits one 80 GiB GPU with room in the KV cache; 32B fits one 80 GiB GPU but its
+    engine's KV cache holds under 2 sequences of max_model_len (slow); one 141 GiB H200 holds > 10."""
+    config = load_config("paper-lora")
+    plans = {}
+    for node in ((1, 80.0), (1, 141.0)):
+        report = check(config, planned=node)
+        assert not report.fatal, report.fatal
+        from deductive.memory_plan import run_plans
+
+        plans[node[1]] = {p.run: p for p in run_plans(config, node[1], ROOT / "no-models-here", visible_gpus=1)[0]}
+    for gib, p14, p32 in ((g, ps["qwen2.5-14b"], ps["qwen2.5-32b"]) for g, ps in plans.items()):
+        assert p14.gpus == p32.gpus == 1 and p14.engine_tp == 1 and p14.lora and p32.lora
+        assert p14.fatal is None and p32.fatal is None
+        assert p14.total < gib and p32.total < gib
+        assert p14.step["output gradient"] == 0 and p14.step["gradient shards"] == 0  # offloaded adapters
+        print(gib, "\n".join(p14.lines() + p32.lines()))
+    kv_sequences = lambda p: p.engine["KV cache"] / p.engine["KV per sequence"]
+    assert kv_sequences(plans[80.0]["qwen2.5-14b"]) > 10
+    assert 1 < kv_sequences(plans[80.0]["qwen2.5-32b"]) < 2
+    assert kv_sequences(plans[141.0]["qwen2.5-32b"]) > 10
+    assert 50 < plans[80.0]["qwen2.5-32b"].cpu_gib < 130  # frozen weights twice (offloaded, rank 0), not AdamW
+    for node in ("1x80", "1x141"):
+        proc = _plan_lines("paper-lora", node)
+        assert proc.returncode == 0, proc.stderr
+        assert "memory plan qwen2.5-32b (estimate, LoRA, GiB per GPU of" in proc.stdout
+        assert "not measured on a GPU" in proc.stdout and "sequences of 16384 tokens" in proc.stdout
+
+
+def test_the_engine_share_must_hold_the_model():
+    """The sampling phase fits in total but the engine's share is too small for its weights and
+    one sequence of KV cache: refused naming gpu_memory_utilization (or more GPUs)."""
+    config = load_config("paper-lora")
+    config["training"]["sampling"]["engine"]["gpu_memory_utilization"] = 0.6  # 48 GiB < the 32B's 61 GiB
+    report = check(config, planned=(1, 80.0))
+    assert len(report.fatal) == 1 and "qwen2.5-32b" in report.fatal[0]
+    assert "training.sampling.engine.gpu_memory_utilization" in report.fatal[0]
+    assert "raise training.sampling.engine.gpu_memory_utilization to at least 0.87" in report.fatal[0]
+    # full fine-tuning too: 14B on 2 GPUs with a tenth of each for the engine (8 GiB < 13.8 GiB of weights)
+    paper = load_config("paper")
+    paper["training"]["runs"]["qwen2.5-14b"]["sampling"]["engine"] = {"gpu_memory_utilization": 0.1}
+    report = check(paper, planned=(4, 80.0))
+    assert len(report.fatal) == 1 and "qwen2.5-14b" in report.fatal[0]
+    assert "gpu_memory_utilization" in report.fatal[0]
+    # where no share fits beside the rest, the way out is more GPUs
+    from deductive.memory_plan import KNOWN, plan
+
+    big = plan(KNOWN["Qwen/Qwen2.5-32B-Instruct"], run="r", gpus=1, gpu_gib=64.0, row_tokens=16384, rows=2,
+               output_chunks=8, dtype="bfloat16", cpu_offload=True, activation_checkpointing=True, sleep_engine=True,
+               vllm_utilization=0.95, max_model_len=16384, lora=LORA)
+    assert big.fatal and "add GPUs" in big.fatal and "gpus_required" in big.fatal

@@ -15,8 +15,9 @@ Requirements come from the config:
   three checkpoints at once (the newest, the best and the one being written, before the older
   ones are pruned), each with weights (b bytes per parameter, the run's dtype; the engine's
   hand-off directory is hard-linked into the newest) and AdamW's two moments (2b bytes per
-  parameter). The parameter count is read from the model name ("14B" -> 14e9). An estimate,
-  printed with its formula.
+  parameter); with `training.lora`, the merged weights and the adapters with their two moments
+  (3b bytes per adapter parameter). The parameter count is read from the model name ("14B" ->
+  14e9). An estimate, printed with its formula.
 - GPU memory per training run (`deductive.memory_plan`), for the run's placement on the node.
 - Sampling: the most tokens one iteration can generate, and the generation rate the waiting
   ranks' `training.collective_timeout_minutes` then requires.
@@ -135,7 +136,21 @@ def disk_estimate_gb(config: dict) -> tuple[float, list[str]]:
         size = billions_of_parameters(_model_name(config, run.get("model", "")))
         if spec.get("source") != "hub" or size is None:
             continue
-        b = BYTES[training_section(config, run_name).get("dtype", "bfloat16")]
+        cfg = training_section(config, run_name)
+        b = BYTES[cfg.get("dtype", "bfloat16")]
+        lora = cfg.get("lora")
+        if lora:  # the merged weights (what the engine serves) plus the adapters and their AdamW state
+            from deductive.memory_plan import arch_of
+
+            arch = arch_of(config, run.get("model", run_name), REPO_ROOT / "models")
+            adapters = arch.lora_params(lora) / 1e9 if arch else 0.0
+            gb = CHECKPOINTS_AT_ONCE * b * (size + 3 * adapters)
+            total += gb
+            parts.append(f"{run_name}: {CHECKPOINTS_AT_ONCE} checkpoints at once (newest, best, the one being "
+                         f"written), merged weights, LoRA adapters and their AdamW state {gb:.0f} GB "
+                         f"({CHECKPOINTS_AT_ONCE} x {b} bytes x ({size:g}B + 3 x {adapters:.3f}B)"
+                         + ("" if arch else "; adapters not counted: architecture unknown") + ")")
+            continue
         gb = CHECKPOINTS_AT_ONCE * 3 * b * size
         total += gb
         parts.append(f"{run_name}: {CHECKPOINTS_AT_ONCE} checkpoints at once (newest, best, the one being "
@@ -159,6 +174,12 @@ def sampling_lines(config: dict) -> list[str]:
         val = int(splits.get(cfg.get("val_split", "val"), 0)) * int(cfg["val_samples_per_puzzle"])
         timeout = float(cfg["collective_timeout_minutes"])
         rate = train * tokens / (timeout * 60)
+        if int(cfg.get("world_size") or 0) == 1:  # nobody waits in a collective
+            lines.append(f"sampling {name}: at most {train} train completions x {tokens} tokens = "
+                         f"{train * tokens / 1e6:.1f}M tokens per iteration (+ {val} val completions); one process "
+                         "(training.runs.<run>.world_size 1): no rank waits in a collective, the engine's rate "
+                         "sets the iteration's time")
+            continue
         lines.append(f"sampling {name}: at most {train} train completions x {tokens} tokens = {train * tokens / 1e6:.1f}M "
                      f"tokens per iteration (+ {val} val completions); ranks 1..N-1 wait at most {timeout:g} min "
                      f"(training.collective_timeout_minutes), so the engine must generate >= {rate:,.0f} tokens/s "
