@@ -9,7 +9,8 @@
 # Shapes: the paper's 14B and 32B layer and vocabulary shapes with the paper profile's training
 # settings (LAYERS_14B / LAYERS_32B decoder layers, default 4: a whole model's offloaded AdamW
 # state needs more host memory than one-GPU machines have), then the Qwen2.5-1.5B shape over 12
-# iterations of different packings (flex attention's recompile check). GPUS ranks (default 1).
+# iterations of different packings (flex attention's recompile check), then (LORA=1, the default)
+# the 14B and 32B shapes with LoRA (the paper-lora profile's settings). GPUS ranks (default 1).
 # Exit 0 when every shape passed, 1 otherwise (its log says why).
 set -uo pipefail
 out=${1:?usage: scripts/gpu_check_all.sh OUT_DIR}
@@ -40,4 +41,8 @@ check() {  # name, seconds, arguments of gpu_check.py
 check qwen2.5-14b "${LIMIT_14B:-210}" --shape qwen2.5-14b --layers "${LAYERS_14B:-4}"
 check qwen2.5-32b "${LIMIT_32B:-210}" --shape qwen2.5-32b --layers "${LAYERS_32B:-4}"
 check qwen2.5-1.5b "${LIMIT_1_5B:-150}" --shape qwen2.5-1.5b
+if [ "${LORA:-1}" = 1 ]; then  # LoRA with the paper-lora profile's settings, one GPU (not yet run on a GPU)
+  check qwen2.5-14b-lora "${LIMIT_14B:-210}" --shape qwen2.5-14b --layers "${LAYERS_14B:-4}" --lora
+  check qwen2.5-32b-lora "${LIMIT_32B:-210}" --shape qwen2.5-32b --layers "${LAYERS_32B:-4}" --lora
+fi
 exit $rc

@@ -36,10 +36,11 @@ def test_iterations_pack_into_different_shapes():
 
 @pytest.mark.slow
 @pytest.mark.distributed
-def test_gpu_check_runs_on_cpu_with_two_ranks(tmp_path):
+@pytest.mark.parametrize("lora", [False, True])
+def test_gpu_check_runs_on_cpu_with_two_ranks(tmp_path, lora):
     out = tmp_path / "gc"
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           "scripts/gpu_check.py", "--tiny", "--device", "cpu", "--out", str(out)],
+                           "scripts/gpu_check.py", "--tiny", "--device", "cpu", "--out", str(out)] + ["--lora"] * lora,
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads((out / "gpu_check.json").read_text())
@@ -49,6 +50,9 @@ def test_gpu_check_runs_on_cpu_with_two_ranks(tmp_path):
                                     all_ranks=True)
     assert result["tokens_per_second"] > 0 and not result["fallback_messages"]
     assert "gpu-check on cpu x2" in proc.stdout and "OK" in proc.stdout
+    assert (result["lora"] is not None) == lora  # LoRA: adapters trained, saved and resumed over the frozen base
+    if lora:
+        assert result["lora"]["rank"] == 16 and 0 < result["trainable_parameters"] < 100_000  # of 1.3M (per rank)
 
 
 def test_full_rows_fill_every_position_but_the_prompt():
@@ -87,8 +91,8 @@ def test_a_paper_shape_runs_its_steps_save_and_resume_on_cpu(tmp_path, monkeypat
     monkeypatch.setitem(memory_plan.KNOWN, "Qwen/Qwen2.5-14B-Instruct",
                         memory_plan.Arch(4, 64, 128, 256, 4, 2))
     real = gpu_check.paper_settings
-    monkeypatch.setattr(gpu_check, "paper_settings", lambda run: dict(real(run), row_tokens=256))
-    args = argparse.Namespace(shape="qwen2.5-14b", tiny=False, layers=2, device="cpu", iterations=0, row_tokens=0,
+    monkeypatch.setattr(gpu_check, "paper_settings", lambda run, profile="paper": dict(real(run, profile), row_tokens=256))
+    args = argparse.Namespace(shape="qwen2.5-14b", tiny=False, lora=False, layers=2, device="cpu", iterations=0, row_tokens=0,
                               rows_per_device=2, peak_tflops=None, out=str(tmp_path / "gc"))
     result = gpu_check.run(args)
     assert result["ok"] and result["iterations"] == 3 and result["architecture"]["num_hidden_layers"] == 2

@@ -122,13 +122,14 @@ def full_row_samples(it: int, *, rows: int, row_tokens: int, vocab: int, seed: i
     return assign_advantages(samples)
 
 
-def paper_settings(run: str) -> dict:
-    """The paper profile's training settings of `run`, merged and with the schema's defaults
-    (read without jsonschema: the GPU machine needs only torch, torchtune and torchao)."""
+def paper_settings(run: str, profile: str = "paper") -> dict:
+    """The training settings of `run` in `profile` (paper, or paper-lora), merged and with the
+    schema's defaults (read without jsonschema: the GPU machine needs only torch, torchtune and
+    torchao)."""
     from deductive.config import drop_removed_entries, fill_defaults, load_schema, profile_config_files, read_config_files
     from deductive.settings import training_section
 
-    raw = drop_removed_entries(read_config_files(profile_config_files("paper")))
+    raw = drop_removed_entries(read_config_files(profile_config_files(profile)))
     return training_section(fill_defaults(raw, load_schema()), run)
 
 
@@ -143,7 +144,8 @@ def shape_of(args) -> tuple[dict, dict, str]:
         layers = args.layers or full_layers
         arch["num_hidden_layers"] = layers
         depth = "all layers" if layers == full_layers else f"{layers} of its {full_layers} layers"
-        return arch, paper_settings(run), f"{name} shape, {depth} (random weights; paper run {run}'s settings)"
+        profile = "paper-lora" if args.lora else "paper"
+        return arch, paper_settings(run, profile), f"{name} shape, {depth} (random weights; {profile} run {run}'s settings)"
     from deductive.settings import with_training_defaults
 
     arch = dict(TINY if args.shape == "tiny" else QWEN2_5_1_5B)
@@ -151,8 +153,10 @@ def shape_of(args) -> tuple[dict, dict, str]:
         arch["num_hidden_layers"] = args.layers
     cfg = with_training_defaults(dict(SMALL_SETTINGS, row_tokens=args.row_tokens or (256 if args.shape == "tiny" else 4096),
                                       rows_per_device_per_step=args.rows_per_device))
+    if args.lora:  # the paper-lora profile's adapters
+        cfg["lora"] = paper_settings("qwen2.5-14b", "paper-lora")["lora"]
     label = "tiny" if args.shape == "tiny" else "Qwen2.5-1.5B shape (random weights)"
-    return arch, cfg, label
+    return arch, cfg, label + (", LoRA" if args.lora else "")
 
 
 def host_memory_gib() -> float | None:
@@ -191,24 +195,42 @@ def peak_flops(device: torch.device, override_tflops: float | None) -> float | N
     return next((peak for key, peak in PEAK_BF16 if key in name), None)
 
 
-def random_tune_state(model_dir: Path, dtype: torch.dtype, seed: int) -> dict[str, torch.Tensor]:
-    """Random weights (normal, std 0.02; norms 1) in torchtune names, on the CPU."""
-    from deductive.training.tune_model import build_model
+def random_tune_state(model_dir: Path, dtype: torch.dtype, seed: int, lora: dict | None = None,
+                      adapters: bool = True) -> dict[str, torch.Tensor]:
+    """Random weights (normal, std 0.02; norms 1) in torchtune names, on the CPU. With `lora`:
+    the base weights the same for a seed, plus fresh adapters (`adapters`) as a LoRA run starts."""
+    from deductive.training.tune_model import build_model, initial_adapters, is_adapter_key
 
-    meta = build_model(model_dir, dtype=dtype, device="meta")
+    meta = build_model(model_dir, dtype=dtype, device="meta", lora=lora)
     g = torch.Generator().manual_seed(seed)
     out = {}
     for name, p in meta.state_dict().items():
+        if is_adapter_key(name):
+            continue
         out[name] = (torch.ones(p.shape, dtype=dtype) if p.dim() == 1 and "bias" not in name
                      else (torch.randn(p.shape, generator=g) * 0.02).to(dtype))
+    if lora and adapters:
+        out.update({k: v.to(dtype) for k, v in initial_adapters(meta, seed + 1).items()})
     return out
 
 
-def build(model_dir: Path, full: dict, d, *, dtype: torch.dtype, max_len: int, memory: dict):
+def resume_state(saved: Path, model_dir: Path, dtype: torch.dtype, lora: dict | None) -> dict[str, torch.Tensor]:
+    """What a resume loads (as training/loop.py does): the checkpoint's weights, or with LoRA the
+    frozen base (here: the same random weights again) and the checkpoint's adapters."""
+    from deductive.training import checkpoint as ckpt
+    from deductive.training.tune_model import hf_to_tune, load_hf_state_dict
+
+    if not lora:
+        return hf_to_tune(load_hf_state_dict(saved), model_dir)
+    base = random_tune_state(model_dir, dtype, seed=0, lora=lora, adapters=False)
+    return {**base, **{k: v.to(dtype) for k, v in ckpt.load_adapters(saved).items()}}
+
+
+def build(model_dir: Path, full: dict, d, *, dtype: torch.dtype, max_len: int, memory: dict, lora: dict | None):
     from deductive.training import distributed
     from deductive.training.tune_model import build_model
 
-    model = build_model(model_dir, dtype=dtype, device="meta", max_seq_len=max_len)
+    model = build_model(model_dir, dtype=dtype, device="meta", max_seq_len=max_len, lora=lora)
     if memory["activation_checkpointing"]:
         distributed.activation_checkpointing(model)
     distributed.shard(model, cpu_offload=bool(memory["fsdp_cpu_offload"]),
@@ -248,7 +270,7 @@ def plan_for(arch: dict, cfg: dict, d) -> dict:
              rows=int(cfg["rows_per_device_per_step"]), dtype=cfg["dtype"],
              cpu_offload=bool(cfg["memory"]["fsdp_cpu_offload"]),
              activation_checkpointing=bool(cfg["memory"]["activation_checkpointing"]),
-             output_chunks=int(cfg["num_output_chunks"] or 1), sleep_engine=True)
+             output_chunks=int(cfg["num_output_chunks"] or 1), sleep_engine=True, lora=cfg["lora"])
     return {"gpu_gib": gib, "step_gib": p.step, "step_allocated_gib": p.step_allocated_gib,
             "host_gib": p.cpu_gib}
 
@@ -260,7 +282,7 @@ def run(args) -> dict:
     from deductive.training import distributed
     from deductive.training.packing import length_buckets, pack, step_batches
     from deductive.training.step import init_adamw_state, make_optimizer, optimise
-    from deductive.training.tune_model import hf_to_tune, load_hf_state_dict, tune_to_hf
+    from deductive.training.tune_model import is_adapter_key, merged_weights, tune_to_hf
 
     started = time.monotonic()
     use_cuda = torch.cuda.is_available() if args.device == "auto" else args.device == "cuda"
@@ -298,8 +320,9 @@ def run(args) -> dict:
         logging.getLogger(name).addHandler(caught)
 
     t = time.monotonic()
-    full = distributed.on_rank0(d, lambda: random_tune_state(model_dir, dtype, seed=0))
-    model = build(model_dir, full, d, dtype=dtype, max_len=row_tokens, memory=cfg["memory"])
+    lora = cfg["lora"]
+    full = distributed.on_rank0(d, lambda: random_tune_state(model_dir, dtype, seed=0, lora=lora))
+    model = build(model_dir, full, d, dtype=dtype, max_len=row_tokens, memory=cfg["memory"], lora=lora)
     del full
     setup_s = time.monotonic() - t
     resident = _memory(d)
@@ -339,16 +362,19 @@ def run(args) -> dict:
 
     # ---- checkpoint (weights written once: the hand-off directory, linked), then resume
     t = time.monotonic()
-    hf = tune_to_hf(distributed.full_state(model, d), model_dir)
+    state = distributed.full_state(model, d)
+    adapters = {k: v for k, v in state.items() if is_adapter_key(k)} if lora else None
+    hf = tune_to_hf(merged_weights(state, lora), model_dir)  # the engine's weights (LoRA: merged)
+    del state
     handoff = ckpt.write_handoff(ckpt_root, hf, model_dir) if d.is_main else None
     del hf
     saved = ckpt.save(ckpt_root, 1, hf_state=None, weights_from=handoff, base_model_dir=model_dir,
                       optimizer_state=get_optimizer_state_dict(model, optimizer), state={"iteration": 1},
-                      rank=d.rank, barrier=d.barrier)
+                      rank=d.rank, barrier=d.barrier, adapters=adapters)
     save_s = time.monotonic() - t
     t = time.monotonic()
-    full = distributed.on_rank0(d, lambda: hf_to_tune(load_hf_state_dict(saved), model_dir))
-    resumed = build(model_dir, full, d, dtype=dtype, max_len=row_tokens, memory=cfg["memory"])
+    full = distributed.on_rank0(d, lambda: resume_state(saved, model_dir, dtype, lora))
+    resumed = build(model_dir, full, d, dtype=dtype, max_len=row_tokens, memory=cfg["memory"], lora=lora)
     del full
     opt2 = make_optimizer(resumed, cfg["optimizer"])
     init_adamw_state(opt2)
@@ -384,6 +410,7 @@ def run(args) -> dict:
         "torch": torch.__version__, "world": d.world, "shape": args.shape, "model": label,
         "architecture": arch, "settings": {k: cfg[k] for k in ("row_tokens", "rows_per_device_per_step",
                                                                "num_output_chunks", "dtype", "memory")},
+        "lora": lora, "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "dtype": str(dtype), "bf16_parameters": dtype_ok, "fsdp_cpu_offload": bool(cfg["memory"]["fsdp_cpu_offload"]),
         "activation_checkpointing": bool(cfg["memory"]["activation_checkpointing"]), "row_tokens": row_tokens,
         "rows_per_device_per_step": int(cfg["rows_per_device_per_step"]),
@@ -445,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shape", choices=SHAPES, default="qwen2.5-1.5b")
     parser.add_argument("--tiny", action="store_true", help="the same as --shape tiny")
     parser.add_argument("--layers", type=int, default=0, help="decoder layers (default: the shape's own)")
+    parser.add_argument("--lora", action="store_true", help="LoRA with the paper-lora profile's settings")
     parser.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
     parser.add_argument("--iterations", type=int, default=0, help="default 12 (paper shapes: 3)")
     parser.add_argument("--row-tokens", type=int, default=0,
