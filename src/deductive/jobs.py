@@ -28,7 +28,7 @@ def train_job(config: dict, run: str) -> dict:
     model = training["runs"][run]["model"]
     return _job(f"train-{run}", profile=config["profile"], seed=config["seed"],
                 models={model: config["models"][model]}, sampling=config["sampling"], training=training,
-                logging=config.get("logging") or {})
+                logging=config["logging"])
 
 
 def eval_job(config: dict, entry: Entry) -> dict:

@@ -14,7 +14,6 @@ ROOMS = (
 )
 MOTIVES = ("Revenge", "Jealousy", "Greed", "Power", "Hatred", "Anger", "Fear", "Ambition",
            "Betrayal", "Pride")
-VICTIM = "Mr. Boddy"
 
 # The largest number of listed times (2 * the largest number of players).
 MAX_TIMES = 12

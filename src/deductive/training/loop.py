@@ -300,7 +300,7 @@ def _resume(s: Session, make_sampler: Callable) -> None:
     s.metrics = MetricsFile(s.out_dir / "metrics.jsonl")
     if d.is_main:
         s.metrics.reconcile(s.state["history"], s.state["iteration"])
-    s.wandb = Wandb((s.config.get("logging") or {}).get("wandb") or {}, s.run, cfg, enabled=d.is_main)
+    s.wandb = Wandb(s.config["logging"]["wandb"], s.run, cfg, enabled=d.is_main)
 
 
 def _initial_weights(s: Session, latest: Path | None) -> dict[str, torch.Tensor]:

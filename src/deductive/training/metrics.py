@@ -99,13 +99,13 @@ class Wandb:
     """Optional mirror to Weights & Biases; off unless the mode (or WANDB_MODE) says otherwise."""
 
     def __init__(self, cfg: dict, run: str, config: dict, enabled: bool = True):
-        mode = os.environ.get("WANDB_MODE") or cfg.get("mode", "disabled")
+        mode = os.environ.get("WANDB_MODE") or cfg["mode"]  # cfg: the resolved logging.wandb section
         self.run = None
         if not enabled or mode == "disabled":
             return
         import wandb
 
-        self.run = wandb.init(project=cfg.get("project", "deductive-grpo"), name=run, mode=mode,
+        self.run = wandb.init(project=cfg["project"], name=run, mode=mode,
                               config=config, resume="allow", id=run.replace("/", "-"))
 
     def log(self, record: dict) -> None:
