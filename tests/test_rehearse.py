@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from test_workflow import _env
+from test_workflow import _env, remove_profile_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = "pytest-rehearse-cpu"
@@ -23,12 +23,9 @@ def clean_outputs():
     model = ROOT / "models" / "tiny-qwen2"
     had_model = model.exists()
 
-    def clean():
-        for root in ("results", "checkpoints", "work", "figures"):
-            shutil.rmtree(ROOT / root / PROFILE, ignore_errors=True)
-    clean()
+    remove_profile_outputs(PROFILE)
     yield
-    clean()
+    remove_profile_outputs(PROFILE)
     if not had_model:
         shutil.rmtree(model, ignore_errors=True)
 

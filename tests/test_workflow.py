@@ -100,14 +100,17 @@ DAG_PROFILE = "pytest-user-config"
 OVERRIDES = ["--config", 'training={"iterations": 1}', 'evaluation={"samples_per_puzzle": 1}']
 
 
+def remove_profile_outputs(profile: str) -> None:
+    """Everything a DAG run of `profile` writes inside the repository (models/ aside)."""
+    for root in ("results", "checkpoints", "work", "figures"):
+        shutil.rmtree(ROOT / root / profile, ignore_errors=True)
+
+
 @pytest.fixture
 def clean_profile_outputs():
-    def clean():
-        for root in ("results", "checkpoints", "work", "figures"):
-            shutil.rmtree(ROOT / root / DAG_PROFILE, ignore_errors=True)
-    clean()
+    remove_profile_outputs(DAG_PROFILE)
     yield
-    clean()
+    remove_profile_outputs(DAG_PROFILE)
 
 
 @pytest.mark.parametrize("edit, names", [
