@@ -3,7 +3,8 @@
 GRPO optimises against the grader, so any leniency of the fixed grader is a reward the policy
 can learn to collect: hedges, several options, an option used as a label. Every corpus line
 carries the puzzle's options, the key, the completion and the expected score in each mode;
-lines marked with a results/ source are completions the committed runs' models wrote. The
+lines marked with a results/ source are completions the committed runs' models wrote, and
+lines marked commit:results/ were written by an earlier run whose samples a re-run replaced. The
 callers that grade for training, evaluation and regrading must hand the grader the lists.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import subprocess
 from collections import Counter
 from types import SimpleNamespace
 
@@ -53,15 +56,37 @@ def test_the_corpus_covers_every_kind_of_leniency():
     assert any(c["compat"] > c["fixed"] for c in CASES)
 
 
+def _written(source: str) -> tuple[str, str, int]:
+    """`[commit:]results/...samples.jsonl.gz puzzle ID sample N` -> (path spec, puzzle id, index)."""
+    path, _, rest = source.partition(" puzzle ")
+    puzzle_id, _, index = rest.partition(" sample ")
+    return path, puzzle_id, int(index)
+
+
+def _texts(rows) -> dict:
+    return {(r["puzzle_id"], r["sample_index"]): r["text"] for r in map(json.loads, rows)}
+
+
 def test_real_lines_are_what_the_committed_models_wrote():
     real = [c for c in CASES if c["source"].startswith("results/")]
     assert len(real) >= 10
     for case in real:
-        path, _, rest = case["source"].partition(" puzzle ")
-        puzzle_id, _, index = rest.partition(" sample ")
+        path, puzzle_id, index = _written(case["source"])
         with gzip.open(ROOT / path, "rt", encoding="utf-8") as handle:
-            texts = {(r["puzzle_id"], r["sample_index"]): r["text"] for r in map(json.loads, handle)}
-        assert texts[(puzzle_id, int(index))] == case["text"], case["id"]
+            assert _texts(handle)[(puzzle_id, index)] == case["text"], case["id"]
+
+
+def test_lines_from_replaced_runs_are_what_those_models_wrote():
+    """A re-run replaces a profile's samples; the earlier run's lines stay, read from git."""
+    earlier = [c for c in CASES if re.match(r"[0-9a-f]{7,40}:results/", c["source"])]
+    assert earlier
+    for case in earlier:
+        spec, puzzle_id, index = _written(case["source"])
+        shown = subprocess.run(["git", "show", spec], cwd=ROOT, capture_output=True)
+        if shown.returncode != 0:
+            pytest.skip(f"this clone lacks {spec.partition(':')[0]} (shallow history)")
+        rows = gzip.decompress(shown.stdout).decode("utf-8").splitlines()
+        assert _texts(rows)[(puzzle_id, index)] == case["text"], case["id"]
 
 
 # the callers hand the grader the puzzle's lists -------------------------------------------
