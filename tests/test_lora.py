@@ -99,3 +99,38 @@ def test_a_lora_run_trains_resumes_and_changes_the_weights_by_a_low_rank_update(
         if "norm" in name or "tok_embeddings" in name:
             assert torch.equal(merged[name], base[name])  # frozen, not adapted
     assert moved == 2  # every layer's q_proj moved
+
+
+def test_a_lora_run_is_labelled_lora_wherever_its_numbers_appear():
+    """Evaluation entries name the table rows, the figure bars and the result folders: a LoRA
+    run's trained entry says LoRA, a full fine-tuning run's does not; the base entry is shared."""
+    from deductive.config import load_config
+    from deductive.evaluation.entries import list_entries
+
+    full = list_entries(load_config("paper"))
+    lora = list_entries(load_config("paper-lora"))
+    assert {"qwen2.5-14b-trained", "qwen2.5-32b-trained"} <= set(full)
+    assert not any("lora" in name for name in full)
+    trained = {name: e for name, e in lora.items() if e.kind == "trained"}
+    assert set(trained) == {"qwen2.5-14b-trained-lora", "qwen2.5-32b-trained-lora"}
+    assert all(e.model.endswith("(LoRA rank 16)") for e in trained.values())
+    assert {n for n, e in lora.items() if e.kind == "base"} == {n for n, e in full.items() if e.kind == "base"}
+    cpu = list_entries(load_config("learn-room-2x2-lora"))
+    assert set(cpu) == {"smollm2-135m-base", "smollm2-135m-trained-lora"}
+
+
+def test_the_cpu_side_by_side_changes_only_lora_and_its_learning_rate():
+    """learn-room-2x2-lora is learn-room-2x2 (same puzzles, seeds, model, sampling, evaluation,
+    iteration budget) with adapters and their learning rate: a difference between the two runs
+    comes from LoRA, not from another setting."""
+    import copy
+
+    from deductive.config import load_config
+
+    full, lora = load_config("learn-room-2x2"), copy.deepcopy(load_config("learn-room-2x2-lora"))
+    assert full["training"]["lora"] is None and lora["training"]["lora"]["rank"] == 16
+    assert lora["training"]["optimizer"]["lr"] == 10 * full["training"]["optimizer"]["lr"]
+    for key in ("profile", "description"):
+        lora[key] = full[key]
+    lora["training"]["lora"], lora["training"]["optimizer"]["lr"] = None, full["training"]["optimizer"]["lr"]
+    assert lora == full

@@ -4,7 +4,8 @@ splits, read from the `evaluation` section of the pinned config.
 - base: the base model of every training run (`training.runs.<run>.model`), or every model of
   the profile when no run is configured; entry name = "<model key>-base".
 - trained: every training run's checkpoint selected on val (summary.json `checkpoint_best`);
-  entry name = "<run key>-trained".
+  entry name = "<run key>-trained", or "<run key>-trained-lora" when `training.lora` is set, so
+  every table row and figure bar of a LoRA run says so.
 - api: `evaluation.api.<name>`; an OpenAI-compatible endpoint (any base_url) or Anthropic.
 """
 
@@ -51,9 +52,11 @@ def list_entries(config: dict) -> dict[str, Entry]:
         display = name if stand_in else target
         add(Entry(name=f"{name}-base", kind="base", model=display, price_key=target, published_key=target,
                   splits=splits, model_name=name, stand_in=stand_in))
+    lora = (config.get("training") or {}).get("lora")
+    trained, method = ("trained-lora", f" (LoRA rank {lora['rank']})") if lora else ("trained", "")
     for run_name, run in sorted(runs.items()):
         target, stand_in = model_target(config, run["model"])
-        add(Entry(name=f"{run_name}-trained", kind="trained", model=f"{run['model']}+{run_name}", price_key=target,
+        add(Entry(name=f"{run_name}-{trained}", kind="trained", model=f"{run['model']}+{run_name}{method}", price_key=target,
                   published_key=f"{target}+grpo", splits=splits, model_name=run["model"], run=run_name,
                   stand_in=stand_in))
     for name, spec in sorted((ev.get("api") or {}).items()):
