@@ -7,12 +7,14 @@ import json
 import pytest
 import torch
 
+from deductive.settings import LoraSettings
 from deductive.training.tune_model import (build_model, hf_to_tune, initial_adapters, is_adapter_key,
                                            load_hf_state_dict, merged_weights)
 from training_fixtures import make_tiny_qwen2
 
 LORA = {"rank": 4, "alpha": 8.0, "dropout": 0.0, "attn_modules": ["q_proj", "k_proj", "v_proj", "output_proj"],
         "mlp": True, "output": False}
+LORA_SETTINGS = LoraSettings.from_mapping(LORA)
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +23,7 @@ def model_dir(tmp_path_factory):
 
 
 def _lora_model(model_dir, seed=0):
-    model = build_model(model_dir, lora=LORA)
+    model = build_model(model_dir, lora=LORA_SETTINGS)
     base = hf_to_tune(load_hf_state_dict(model_dir), model_dir)
     model.load_state_dict({**base, **initial_adapters(model, seed)}, strict=True)
     return model, base
@@ -48,7 +50,7 @@ def test_the_engine_gets_base_plus_scaled_low_rank_update(model_dir):
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     q = "layers.0.attn.q_proj"
     a, b = state[f"{q}.lora_a.weight"], state[f"{q}.lora_b.weight"]
-    merged = merged_weights(state, LORA)
+    merged = merged_weights(state, LORA_SETTINGS)
     assert not any(is_adapter_key(k) for k in merged) and merged.keys() == base.keys()
     assert torch.allclose(merged[f"{q}.weight"], base[f"{q}.weight"] + LORA["alpha"] / LORA["rank"] * b @ a, atol=1e-6)
     plain = build_model(model_dir)

@@ -33,8 +33,8 @@ def test_smoke_smollm2_run_takes_real_optimiser_steps(tmp_path):
     model_dir = ROOT / "models" / name
     prepare_model(name, config["models"][name], model_dir)
     cfg = run_config(config, name)
-    assert cfg["reward_shaping"]["listed_answer_weight"] > 0 and cfg["sampling"]["temperature"] < 1
-    train_file = _split(config, "train", cfg["puzzles_per_iteration"], tmp_path / "train.jsonl")
+    assert cfg.shaping["listed_answer_weight"] > 0 and cfg.sampling["temperature"] < 1
+    train_file = _split(config, "train", cfg.puzzles_per_iteration, tmp_path / "train.jsonl")
     val_file = _split(config, "val", 2, tmp_path / "val.jsonl")
     summary = train(config, name, model_dir=model_dir, train_file=train_file, val_file=val_file,
                     out_dir=tmp_path / "out", ckpt_root=tmp_path / "ckpt", stop_after=1)

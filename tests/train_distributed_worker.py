@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from deductive.settings import with_training_defaults
+from deductive.settings import StepSettings, with_training_defaults
 from deductive.training import distributed
 from deductive.training.advantages import assign_advantages
 from deductive.training.packing import pack
@@ -49,14 +49,14 @@ def main(model_dir: Path, out: Path, offload: bool = False) -> None:
         n = len(sample["completion_token_ids"])
         sample["logprobs"] = (-5.545 + 0.3 * torch.randn(n, generator=noise)).tolist()
     rows = pack(samples, row_tokens=64, rows_multiple_of=GLOBAL_ROWS_PER_STEP)
-    cfg = with_training_defaults({"rows_per_device_per_step": GLOBAL_ROWS_PER_STEP // d.world,
+    cfg = StepSettings.from_mapping(with_training_defaults({"rows_per_device_per_step": GLOBAL_ROWS_PER_STEP // d.world,
                                   "fixed_step_shapes": offload,  # the compiled path's padded steps: same results
                                   "sampling": {"temperature": 1.0},
                                   "loss": {"epsilon": 0.2, "kl_coef": 0.0, "entropy_coef": 0.0},
                                   "optimizer": {"lr": 1e-3, "betas": [0.9, 0.99], "weight_decay": 0.1,
                                                 # no clipping either way; a huge bound still measures the norm
-                                                "max_grad_norm": None if offload else 1e9}})
-    optimizer = make_optimizer(model, cfg["optimizer"])
+                                                "max_grad_norm": None if offload else 1e9}}))
+    optimizer = make_optimizer(model, cfg.optimizer)
     stats = optimise(model, optimizer, rows, cfg, d)
     state = distributed.full_state(model, d)
     if d.is_main:

@@ -31,7 +31,7 @@ import torch
 from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
 from deductive.training.advantages import assign_advantages
-from deductive.settings import with_training_defaults
+from deductive.settings import OptimizerSettings, StepSettings, with_training_defaults
 from deductive.training.step import make_optimizer, optimise
 from deductive.training.tune_model import engine_state, load_model, tune_to_hf
 from deductive.training.packing import pack
@@ -83,9 +83,10 @@ def training_throughput(model_dir: Path, *, row_tokens: int, prompt_len: int, co
                                                         prompt_len=prompt_len,
                                                         completion_lengths=completion_lengths, vocab=vocab))
     rows = pack(samples, row_tokens)
-    cfg = with_training_defaults({"rows_per_device_per_step": 2, "loss": {"epsilon": 0.2}, "sampling": {"temperature": 1.0},
-                                  "optimizer": {"lr": 6e-6, "betas": [0.9, 0.99], "weight_decay": 0.1}})
-    optimizer = make_optimizer(model, cfg["optimizer"])
+    cfg = StepSettings.from_mapping(with_training_defaults({
+        "rows_per_device_per_step": 2, "loss": {"epsilon": 0.2}, "sampling": {"temperature": 1.0},
+        "optimizer": {"lr": 6e-6, "betas": [0.9, 0.99], "weight_decay": 0.1}}))
+    optimizer = make_optimizer(model, cfg.optimizer)
     optimise(model, optimizer, rows.select(slice(0, 2)), cfg, d)  # warm-up
     times = []
     for _ in range(repeats):
@@ -102,8 +103,8 @@ def iteration_overhead(model_dir: Path, *, with_vllm: bool) -> dict:
     """Seconds of the loop's non-sampling, non-training work for one iteration of `model_dir`."""
     d = distributed.Dist(world=1, rank=0, local_rank=0, device=torch.device("cpu"))
     model = load_model(model_dir)
-    optimizer = make_optimizer(model, with_training_defaults({"optimizer": {"lr": 6e-6, "betas": [0.9, 0.99],
-                                                                             "weight_decay": 0.1}})["optimizer"])
+    optimizer = make_optimizer(model, OptimizerSettings.from_mapping(with_training_defaults(
+        {"optimizer": {"lr": 6e-6, "betas": [0.9, 0.99], "weight_decay": 0.1}})["optimizer"]))
     from deductive.training.step import init_adamw_state
 
     init_adamw_state(optimizer)
@@ -154,10 +155,10 @@ def gpu_mfu(name: str, *, row_tokens: int, peak_tflops: float, steps: int = 3) -
                                                         vocab=vocab))
     rows = pack(samples, row_tokens)
     rows = rows.select(slice(0, 2 * steps))
-    cfg = with_training_defaults({"rows_per_device_per_step": 2, "loss": {"epsilon": 0.2}, "sampling": {"temperature": 1.0}, "num_output_chunks": 8,
-                                  "optimizer": {"lr": 6e-6, "betas": [0.9, 0.99], "weight_decay": 0.1}})
-    cfg["flex_attention"] = True  # not a config key: the benchmark's own switch
-    optimizer = make_optimizer(model, cfg["optimizer"])
+    cfg = StepSettings.from_mapping(with_training_defaults({
+        "rows_per_device_per_step": 2, "loss": {"epsilon": 0.2}, "sampling": {"temperature": 1.0}, "num_output_chunks": 8,
+        "flex_attention": True, "optimizer": {"lr": 6e-6, "betas": [0.9, 0.99], "weight_decay": 0.1}}))
+    optimizer = make_optimizer(model, cfg.optimizer)
     optimise(model, optimizer, rows.select(slice(0, 2)), cfg, d)
     torch.cuda.synchronize()
     t = time.perf_counter()

@@ -42,9 +42,13 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.distributed as dist
+
+if TYPE_CHECKING:
+    from deductive.settings import LoraSettings, MemorySettings
 
 QWEN2_5_1_5B = {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 1536,
                 "intermediate_size": 8960, "num_hidden_layers": 28, "num_attention_heads": 12,
@@ -195,7 +199,7 @@ def peak_flops(device: torch.device, override_tflops: float | None) -> float | N
     return next((peak for key, peak in PEAK_BF16 if key in name), None)
 
 
-def random_tune_state(model_dir: Path, dtype: torch.dtype, seed: int, lora: dict | None = None,
+def random_tune_state(model_dir: Path, dtype: torch.dtype, seed: int, lora: LoraSettings | None = None,
                       adapters: bool = True) -> dict[str, torch.Tensor]:
     """Random weights (normal, std 0.02; norms 1) in torchtune names, on the CPU. With `lora`:
     the base weights the same for a seed, plus fresh adapters (`adapters`) as a LoRA run starts."""
@@ -214,7 +218,7 @@ def random_tune_state(model_dir: Path, dtype: torch.dtype, seed: int, lora: dict
     return out
 
 
-def resume_state(saved: Path, model_dir: Path, dtype: torch.dtype, lora: dict | None) -> dict[str, torch.Tensor]:
+def resume_state(saved: Path, model_dir: Path, dtype: torch.dtype, lora: LoraSettings | None) -> dict[str, torch.Tensor]:
     """What a resume loads (as training/loop.py does): the checkpoint's weights, or with LoRA the
     frozen base (here: the same random weights again) and the checkpoint's adapters."""
     from deductive.training import checkpoint as ckpt
@@ -226,16 +230,16 @@ def resume_state(saved: Path, model_dir: Path, dtype: torch.dtype, lora: dict | 
     return {**base, **{k: v.to(dtype) for k, v in ckpt.load_adapters(saved).items()}}
 
 
-def build(model_dir: Path, full: dict, d, *, dtype: torch.dtype, max_len: int, memory: dict, lora: dict | None):
+def build(model_dir: Path, full: dict, d, *, dtype: torch.dtype, max_len: int, memory: MemorySettings,
+          lora: LoraSettings | None):
     from deductive.training import distributed
     from deductive.training.tune_model import build_model
 
     model = build_model(model_dir, dtype=dtype, device="meta", max_seq_len=max_len, lora=lora)
-    if memory["activation_checkpointing"]:
+    if memory.activation_checkpointing:
         distributed.activation_checkpointing(model)
-    distributed.shard(model, cpu_offload=bool(memory["fsdp_cpu_offload"]),
-                      reshard_after_forward=bool(memory["reshard_after_forward"]))
-    distributed.load_full_state(model, full, d, cpu_offload=bool(memory["fsdp_cpu_offload"]))
+    distributed.shard(model, cpu_offload=memory.fsdp_cpu_offload, reshard_after_forward=memory.reshard_after_forward)
+    distributed.load_full_state(model, full, d, cpu_offload=memory.fsdp_cpu_offload)
     with torch.device(d.device):
         for m in model.modules():
             if hasattr(m, "rope_init"):
@@ -278,6 +282,7 @@ def plan_for(arch: dict, cfg: dict, d) -> dict:
 def run(args) -> dict:
     from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict, set_optimizer_state_dict
 
+    from deductive.settings import LoraSettings, MemorySettings, StepSettings
     from deductive.training import checkpoint as ckpt
     from deductive.training import distributed
     from deductive.training.packing import length_buckets, pack, step_batches
@@ -295,7 +300,9 @@ def run(args) -> dict:
                               MASTER_PORT=str(29500 + os.getpid() % 1000))
         dist.init_process_group(backend=distributed.backend(use_cuda, cpu_offload=True))
     d = distributed.init("cuda" if use_cuda else "cpu", cpu_offload=True)
-    arch, cfg, label = shape_of(args)
+    arch, cfg, label = shape_of(args)  # cfg: the mapping (recorded); typed below
+    step_cfg, memory = StepSettings.from_mapping(cfg), MemorySettings.from_mapping(cfg["memory"])
+    lora = LoraSettings.from_mapping(cfg["lora"])
     paper = args.shape in PAPER_SHAPES
     dtype = {"bfloat16": torch.bfloat16, "float32": torch.float32}[cfg["dtype"]]
     row_tokens = int(cfg["row_tokens"])
@@ -320,14 +327,13 @@ def run(args) -> dict:
         logging.getLogger(name).addHandler(caught)
 
     t = time.monotonic()
-    lora = cfg["lora"]
     full = distributed.on_rank0(d, lambda: random_tune_state(model_dir, dtype, seed=0, lora=lora))
-    model = build(model_dir, full, d, dtype=dtype, max_len=row_tokens, memory=cfg["memory"], lora=lora)
+    model = build(model_dir, full, d, dtype=dtype, max_len=row_tokens, memory=memory, lora=lora)
     del full
     setup_s = time.monotonic() - t
     resident = _memory(d)
-    optimizer = make_optimizer(model, cfg["optimizer"])
-    per_step = int(cfg["rows_per_device_per_step"]) * d.world
+    optimizer = make_optimizer(model, step_cfg.optimizer)
+    per_step = step_cfg.rows_per_device_per_step * d.world
 
     def samples_of(it: int) -> list[dict]:
         if paper:
@@ -345,7 +351,7 @@ def run(args) -> dict:
             _sync(d)
             _reset_peak(d)
             t = time.monotonic()
-            stats = optimise(model, optimizer, rows, cfg, d)
+            stats = optimise(model, optimizer, rows, step_cfg, d)
             _sync(d)
             seconds = time.monotonic() - t
             per_iter.append({"iteration": it, "seconds": seconds, "tokens": rows.real_tokens,
@@ -374,9 +380,9 @@ def run(args) -> dict:
     save_s = time.monotonic() - t
     t = time.monotonic()
     full = distributed.on_rank0(d, lambda: resume_state(saved, model_dir, dtype, lora))
-    resumed = build(model_dir, full, d, dtype=dtype, max_len=row_tokens, memory=cfg["memory"], lora=lora)
+    resumed = build(model_dir, full, d, dtype=dtype, max_len=row_tokens, memory=memory, lora=lora)
     del full
-    opt2 = make_optimizer(resumed, cfg["optimizer"])
+    opt2 = make_optimizer(resumed, step_cfg.optimizer)
     init_adamw_state(opt2)
     set_optimizer_state_dict(resumed, opt2, ckpt.load_optimizer(saved, get_optimizer_state_dict(resumed, opt2)))
     resume_s = time.monotonic() - t
@@ -390,8 +396,8 @@ def run(args) -> dict:
     del sa, sb
     rows = pack(samples_of(iterations + 1), row_tokens, rows_multiple_of=d.world)
     rows = rows.select(slice(0, per_step))  # one step each
-    cont = optimise(model, optimizer, rows, cfg, d)["loss"]
-    again = optimise(resumed, opt2, rows, cfg, d)["loss"]
+    cont = optimise(model, optimizer, rows, step_cfg, d)["loss"]
+    again = optimise(resumed, opt2, rows, step_cfg, d)["loss"]
     same_step = cont is not None and again is not None and abs(cont - again) <= 1e-6 * max(1.0, abs(cont))
 
     # ---- figures
@@ -410,10 +416,10 @@ def run(args) -> dict:
         "torch": torch.__version__, "world": d.world, "shape": args.shape, "model": label,
         "architecture": arch, "settings": {k: cfg[k] for k in ("row_tokens", "rows_per_device_per_step",
                                                                "num_output_chunks", "dtype", "memory")},
-        "lora": lora, "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        "dtype": str(dtype), "bf16_parameters": dtype_ok, "fsdp_cpu_offload": bool(cfg["memory"]["fsdp_cpu_offload"]),
-        "activation_checkpointing": bool(cfg["memory"]["activation_checkpointing"]), "row_tokens": row_tokens,
-        "rows_per_device_per_step": int(cfg["rows_per_device_per_step"]),
+        "lora": cfg["lora"], "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "dtype": str(dtype), "bf16_parameters": dtype_ok, "fsdp_cpu_offload": memory.fsdp_cpu_offload,
+        "activation_checkpointing": memory.activation_checkpointing, "row_tokens": row_tokens,
+        "rows_per_device_per_step": step_cfg.rows_per_device_per_step,
         "iterations": iterations, "distinct_packings": len(packings),
         "distinct_step_shapes": sorted(step_shapes), "buckets": list(length_buckets(row_tokens)),
         "flex_attention": d.device.type == "cuda", "fallback_messages": caught.messages,

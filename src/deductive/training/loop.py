@@ -51,7 +51,7 @@ from deductive.evaluation.chance import chance_if_parsable
 from deductive.io import atomic_write_json, read_jsonl
 from deductive.progress import Progress
 from deductive.puzzles.formats import Puzzle, load_puzzles
-from deductive.settings import training_section
+from deductive.settings import TrainingSettings
 from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
 from deductive.training.advantages import assign_advantages, shape_rewards, shaped_reward
@@ -69,10 +69,10 @@ class TrainingError(RuntimeError):
 
 # ------------------------------------------------------------------------------ configuration
 
-def run_config(config: dict, run: str) -> dict:
-    """The run's merged training settings (deductive.settings.training_section: one merge)."""
+def run_config(config: dict, run: str) -> TrainingSettings:
+    """The run's training settings (deductive.settings: one merge, then typed)."""
     try:
-        return training_section(config, run)
+        return TrainingSettings.from_config(config, run)
     except ConfigError as exc:
         raise TrainingError(str(exc)) from None
 
@@ -99,24 +99,23 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _default_sampler(model_dir: Path, cfg: dict):
+def _default_sampler(model_dir: Path, cfg: TrainingSettings):
     from deductive.inference.rollout import Sampler, engine_kwargs
 
-    return Sampler(str(model_dir), **engine_kwargs(cfg["sampling"],
-                                                   sleep=bool(cfg["sleep_engine_while_training"])))
+    return Sampler(str(model_dir), **engine_kwargs(cfg.sampling, sleep=cfg.sleep_engine_while_training))
 
 
-def _sampling(cfg: dict, seed: int, *parts):
+def _sampling(cfg: TrainingSettings, seed: int, *parts):
     from deductive.inference.rollout import SamplingConfig
 
-    return SamplingConfig.from_config(dict(cfg["sampling"], seed=derive_seed(seed, *parts) % 2**31))
+    return SamplingConfig.from_config(dict(cfg.sampling, seed=derive_seed(seed, *parts) % 2**31))
 
 
-def _sample(sampler, puzzles: list[Puzzle], k: int, sampling, cfg: dict, d: distributed.Dist) -> list[dict]:
+def _sample(sampler, puzzles: list[Puzzle], k: int, sampling, cfg: TrainingSettings, d: distributed.Dist) -> list[dict]:
     """Sample on rank 0, share with every rank; records sorted by (puzzle order, sample index)."""
     records = None
     if d.is_main:
-        records = sampler.sample(puzzles, k, sampling, grader_mode=cfg["grader_mode"])
+        records = sampler.sample(puzzles, k, sampling, grader_mode=cfg.grader_mode)
         rank_of = {p.id: i for i, p in enumerate(puzzles)}
         records = sorted(records, key=lambda r: (rank_of[r["puzzle_id"]], r["sample_index"]))
     return d.broadcast_object(records)
@@ -147,7 +146,7 @@ class Session:
 
     config: dict
     run: str
-    cfg: dict  # the run's merged training settings
+    cfg: TrainingSettings  # the run's training settings
     d: distributed.Dist
     seed: int
     model_dir: Path
@@ -179,7 +178,7 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
     try:
         _resume(s, make_sampler or _default_sampler)
         _base_evaluation(s)
-        iterations = int(s.cfg["iterations"])
+        iterations = s.cfg.iterations
         first = s.state["iteration"] + 1
         last = iterations if stop_after is None else min(iterations, s.state["iteration"] + stop_after)
         progress = Progress(total=iterations, label=f"train {run}", unit="iterations",
@@ -206,10 +205,10 @@ def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_fil
            ckpt_root: Path, log: Callable) -> Session:
     """Processes, GPUs and data; every check that can fail before any work."""
     cfg = run_config(config, run)
-    d = distributed.init(cfg["device"], cpu_offload=bool(cfg["memory"]["fsdp_cpu_offload"]),
-                         timeout_minutes=float(cfg["collective_timeout_minutes"]))
+    d = distributed.init(cfg.device, cpu_offload=cfg.memory.fsdp_cpu_offload,
+                         timeout_minutes=cfg.collective_timeout_minutes)
     try:
-        distributed.check_gpus(int(cfg.get("gpus_required", 0)), d.world)
+        distributed.check_gpus(cfg.gpus_required or 0, d.world)
     except distributed.NotEnoughGPUs as exc:
         raise TrainingError(str(exc)) from None
     for path in (model_dir / "config.json", train_file, val_file):
@@ -217,13 +216,13 @@ def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_fil
             raise TrainingError(f"missing input {path}")
     seed = derive_seed(config["seed"], "training", run)
     train_puzzles, val_puzzles = load_puzzles(train_file), load_puzzles(val_file)
-    per_iter = int(cfg["puzzles_per_iteration"])
+    per_iter = cfg.puzzles_per_iteration
     if per_iter > len(train_puzzles):
         raise TrainingError(f"training.puzzles_per_iteration ({per_iter}) exceeds the {len(train_puzzles)} "
                             f"puzzles of {train_file}: a puzzle would appear twice in one group")
-    if int(cfg["row_tokens"]) < int(cfg["sampling"]["engine"]["max_model_len"]):
-        raise TrainingError(f"training.row_tokens ({cfg['row_tokens']}) must be >= sampling.engine."
-                            f"max_model_len ({cfg['sampling']['engine']['max_model_len']}) so every "
+    if cfg.row_tokens < cfg.max_model_len:
+        raise TrainingError(f"training.row_tokens ({cfg.row_tokens}) must be >= sampling.engine."
+                            f"max_model_len ({cfg.sampling['engine']['max_model_len']}) so every "
                             "prompt + completion fits one packing row")
     from deductive.inference.rollout import RolloutError, check_trainable_sampling
 
@@ -234,13 +233,13 @@ def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_fil
     return Session(config=config, run=run, cfg=cfg, d=d, seed=seed, model_dir=model_dir, train_file=train_file,
                    val_file=val_file, out_dir=out_dir, ckpt_root=ckpt_root, train_puzzles=train_puzzles,
                    val_puzzles=val_puzzles, order=data_order(len(train_puzzles), derive_seed(seed, "data-order")),
-                   log=log, settings=trajectory_settings(cfg, seed=seed, train_file=train_file, val_file=val_file))
+                   log=log, settings=trajectory_settings(cfg.as_dict(), seed=seed, train_file=train_file, val_file=val_file))
 
 
 def _resume(s: Session, make_sampler: Callable) -> None:
     """The resume point (newest complete checkpoint, or the base model), then the engine (first,
     so it gets its GPU memory share), the model and the optimiser in the state saved there."""
-    cfg, d, mem = s.cfg, s.d, s.cfg["memory"]
+    cfg, d, mem = s.cfg, s.d, s.cfg.memory
     if d.is_main:
         removed = ckpt.remove_incomplete(s.ckpt_root)
         if removed:
@@ -260,18 +259,17 @@ def _resume(s: Session, make_sampler: Callable) -> None:
     s.make_sampler = make_sampler
     s.sampler = make_sampler(weights_dir, cfg) if d.is_main else None
     d.barrier()
-    dtype = _dtype(cfg["dtype"])
-    max_len = max(int(cfg["row_tokens"]), int(cfg["sampling"]["engine"]["max_model_len"]))
-    lora = cfg["lora"]
+    dtype = _dtype(cfg.dtype)
+    max_len = max(cfg.row_tokens, cfg.max_model_len)
+    lora = cfg.lora
     full = distributed.on_rank0(d, lambda: _initial_weights(s, latest))
     if d.distributed:
         model = build_model(s.model_dir, dtype=dtype, device="meta", max_seq_len=max_len, lora=lora)
-        if mem["activation_checkpointing"]:
+        if mem.activation_checkpointing:
             distributed.activation_checkpointing(model)
-        distributed.shard(model, cpu_offload=bool(mem["fsdp_cpu_offload"]),
-                          reshard_after_forward=bool(mem["reshard_after_forward"]))
+        distributed.shard(model, cpu_offload=mem.fsdp_cpu_offload, reshard_after_forward=mem.reshard_after_forward)
         distributed.load_full_state(model, {k: v.to(dtype) for k, v in full.items()}, d,
-                                    cpu_offload=bool(mem["fsdp_cpu_offload"]))
+                                    cpu_offload=mem.fsdp_cpu_offload)
         with torch.device(d.device):
             for m in model.modules():
                 if hasattr(m, "rope_init"):
@@ -279,16 +277,16 @@ def _resume(s: Session, make_sampler: Callable) -> None:
     else:
         model = build_model(s.model_dir, dtype=dtype, device=d.device, max_seq_len=max_len, lora=lora)
         model.load_state_dict({k: v.to(dtype) for k, v in full.items()}, strict=True)
-        if mem["activation_checkpointing"]:
+        if mem.activation_checkpointing:
             distributed.activation_checkpointing(model)
     del full
-    if mem["compile"]:
+    if mem.compile:
         for layer in model.layers:
             layer.compile()
     s.model = model
-    s.optimizer = make_optimizer(model, cfg["optimizer"])
+    s.optimizer = make_optimizer(model, cfg.optimizer)
     if latest is not None:
-        if not cfg["optimizer"]["reset_optimizer_each_iteration"]:
+        if not cfg.optimizer.reset_optimizer_each_iteration:
             init_adamw_state(s.optimizer)  # empty moments, so the saved tensors have a place to go
             template = get_optimizer_state_dict(model, s.optimizer)
             set_optimizer_state_dict(model, s.optimizer, ckpt.load_optimizer(latest, template))
@@ -300,7 +298,7 @@ def _resume(s: Session, make_sampler: Callable) -> None:
     s.metrics = MetricsFile(s.out_dir / "metrics.jsonl")
     if d.is_main:
         s.metrics.reconcile(s.state["history"], s.state["iteration"])
-    s.wandb = Wandb(s.config["logging"]["wandb"], s.run, cfg, enabled=d.is_main)
+    s.wandb = Wandb(s.config["logging"]["wandb"], s.run, cfg.as_dict(), enabled=d.is_main)
 
 
 def _initial_weights(s: Session, latest: Path | None) -> dict[str, torch.Tensor]:
@@ -308,7 +306,7 @@ def _initial_weights(s: Session, latest: Path | None) -> dict[str, torch.Tensor]
     the base model's. With LoRA the base weights always come from the base model (frozen: a
     checkpoint holds them merged for the engine), and the adapters from the checkpoint or,
     for a new run, freshly initialised from the run's seed."""
-    lora = s.cfg["lora"]
+    lora = s.cfg.lora
     if not lora:
         return hf_to_tune(load_hf_state_dict(latest or s.model_dir), s.model_dir)
     base = hf_to_tune(load_hf_state_dict(s.model_dir), s.model_dir)
@@ -331,7 +329,7 @@ def _base_evaluation(s: Session) -> None:
         base = None
     if base is None:
         t0 = time.monotonic()
-        val = _sample(s.sampler, s.val_puzzles, int(s.cfg["val_samples_per_puzzle"]),
+        val = _sample(s.sampler, s.val_puzzles, s.cfg.val_samples_per_puzzle,
                       _sampling(s.cfg, s.seed, "val", 0), s.cfg, s.d)
         base = dict(reward_stats(val, "val"), iteration=0, seconds=round(time.monotonic() - t0, 3),
                     settings=s.settings)
@@ -350,38 +348,38 @@ def _iteration(s: Session, it: int) -> dict:
     cfg, d = s.cfg, s.d
     timer = Timer()
     with timer("sample"):  # the Sampler grades each completion, with the current weights
-        puzzles = iteration_puzzles(s.train_puzzles, s.order, it, int(cfg["puzzles_per_iteration"]))
-        samples = _sample(s.sampler, puzzles, int(cfg["samples_per_puzzle"]),
+        puzzles = iteration_puzzles(s.train_puzzles, s.order, it, cfg.puzzles_per_iteration)
+        samples = _sample(s.sampler, puzzles, cfg.samples_per_puzzle,
                           _sampling(cfg, s.seed, "train", it), cfg, d)
     engine_gives_way = _engine_gives_way(s)  # before any rank allocates for the step
 
-    shaping = {k: float(v) for k, v in (cfg.get("reward_shaping") or {}).items()}  # training-only
+    shaping = cfg.shaping  # training-only
     with timer("pack"):  # advantages, drop zero-advantage completions, pack
         kept = assign_advantages(shape_rewards(samples, **shaping))
-        rows = pack(kept, int(cfg["row_tokens"]), rows_multiple_of=d.world,
-                    zero_last_token=bool(cfg["loss"]["zero_last_token_advantage"]), pad_id=0)
+        rows = pack(kept, cfg.row_tokens, rows_multiple_of=d.world,
+                    zero_last_token=cfg.loss.zero_last_token_advantage, pad_id=0)
         real_rows = int((rows.doc_ids >= 0).any(-1).sum())
         packing = {"rows": real_rows, "rows_padded": len(rows),
                    "packing_efficiency": rows.real_tokens / max(1, real_rows * rows.tokens.shape[1])}
 
     with timer("train"):  # PPO-clip step(s)
-        if cfg["optimizer"]["reset_optimizer_each_iteration"]:
-            s.optimizer = make_optimizer(s.model, cfg["optimizer"])
-        step = optimise(s.model, s.optimizer, rows, cfg, d) if kept else {"optimizer_steps": 0, "tokens_trained": 0}
+        if cfg.optimizer.reset_optimizer_each_iteration:
+            s.optimizer = make_optimizer(s.model, cfg.optimizer)
+        step = optimise(s.model, s.optimizer, rows, cfg.step, d) if kept else {"optimizer_steps": 0, "tokens_trained": 0}
 
     with timer("weights"):  # hand the new weights to the engine
         state = distributed.full_state(s.model, d)  # collective under FSDP; rank 0 holds it
-        adapters = {k: v for k, v in state.items() if is_adapter_key(k)} if cfg["lora"] else None
-        hf_state = tune_to_hf(merged_weights(state, cfg["lora"]), s.model_dir)  # what the engine serves
+        adapters = {k: v for k, v in state.items() if is_adapter_key(k)} if cfg.lora else None
+        hf_state = tune_to_hf(merged_weights(state, cfg.lora), s.model_dir)  # what the engine serves
         del state
         handoff = _engine_takes_weights(s, hf_state, changed=bool(kept), gave_way=engine_gives_way)
         if handoff is not None:
             hf_state = None  # rank 0's full copy is on disk now
 
-    iterations = int(cfg["iterations"])
-    validate = it % int(cfg["val_every"]) == 0 or it == iterations
+    iterations = cfg.iterations
+    validate = it % cfg.val_every == 0 or it == iterations
     with timer("eval"):  # validate
-        val = _sample(s.sampler, s.val_puzzles, int(cfg["val_samples_per_puzzle"]),
+        val = _sample(s.sampler, s.val_puzzles, cfg.val_samples_per_puzzle,
                       _sampling(cfg, s.seed, "val", it), cfg, d) if validate else []
 
     val_reward = reward_stats(val, "val")["val_reward_mean"] if validate else None
@@ -394,7 +392,7 @@ def _iteration(s: Session, it: int) -> dict:
 
     # a new best, every `checkpoint_every` iterations and the last one; a run killed in between
     # resumes from the newest saved
-    save = (new_best or it % int(cfg["checkpoint_every"]) == 0 or it == iterations
+    save = (new_best or it % cfg.checkpoint_every == 0 or it == iterations
             or bool(s.state["stopped_because"]))
     checkpoint_seconds = _checkpoint(s, it, hf_state, handoff, adapters) if save else 0.0
     record["seconds"]["checkpoint"] = round(checkpoint_seconds, 4)
@@ -422,8 +420,8 @@ def _engine_gives_way(s: Session) -> bool:
     at a barrier until rank 0's engine has let go, so no rank allocates for the step on a GPU
     the engine's tensor-parallel workers still hold. Returns whether the engine gave way."""
     cfg, d = s.cfg, s.d
-    restart = cfg["weight_handoff"] == "restart"
-    if not (restart or cfg["sleep_engine_while_training"]):
+    restart = cfg.weight_handoff == "restart"
+    if not (restart or cfg.sleep_engine_while_training):
         return False
     if d.is_main:
         if restart:
@@ -449,7 +447,7 @@ def _engine_takes_weights(s: Session, hf_state: dict, *, changed: bool, gave_way
         d.barrier()
     if not d.is_main:
         return None
-    restart = cfg["weight_handoff"] == "restart"
+    restart = cfg.weight_handoff == "restart"
     if not (restart or gave_way or changed):
         return None  # the engine's weights are still these (a discarded or new engine needs them)
     # written once: the engine reads it and the checkpoint of this iteration links its files
@@ -468,7 +466,7 @@ def _engine_takes_weights(s: Session, hf_state: dict, *, changed: bool, gave_way
 def _bookkeeping(s: Session, it: int, val_reward: float | None) -> bool:
     """Best iteration, patience and the stop reason after iteration `it` (only validated
     iterations, `val_reward` not None, count); returns whether `it` is the new best."""
-    state, patience = s.state, s.cfg["patience"]
+    state, patience = s.state, s.cfg.patience
     new_best = val_reward is not None and val_reward > state["best"]["val_reward"]
     if new_best:
         state["best"] = {"iteration": it, "val_reward": val_reward}
@@ -500,16 +498,16 @@ def _checkpoint(s: Session, it: int, hf_state: dict | None, handoff: Path | None
 
 def _finish(s: Session) -> dict:
     """The run's summary; written (with provenance) once the run is done."""
-    state, iterations = s.state, int(s.cfg["iterations"])
+    state, iterations = s.state, s.cfg.iterations
     done = state["iteration"] >= iterations or bool(state["stopped_because"])
     stopped = state["stopped_because"] or ("iterations" if state["iteration"] >= iterations else None)
     best_it = state["best"]["iteration"]
     summary = {
-        "run": s.run, "model": s.cfg["model"], "base_model_dir": str(s.model_dir),
+        "run": s.run, "model": s.cfg.model, "base_model_dir": str(s.model_dir),
         "best_iteration": best_it, "best_val_reward": state["best"]["val_reward"],
         "base_val_reward": state["base_val_reward"], "iterations_done": state["iteration"],
         "val_chance_reward": chance_if_parsable(s.val_puzzles),
-        "reward_shaping": s.cfg.get("reward_shaping") or None,
+        "reward_shaping": s.cfg.reward_shaping or None,
         "stopped_because": stopped,
         "checkpoint_best": str(ckpt.iter_dir(s.ckpt_root, best_it) if best_it else s.model_dir),
         "checkpoint_latest": str(ckpt.iter_dir(s.ckpt_root, state["iteration"])) if state["iteration"] else None,
@@ -521,7 +519,7 @@ def _finish(s: Session) -> dict:
         records = read_jsonl(metrics_path) if metrics_path.exists() else []
         overheads = [r["seconds"]["overhead"] for r in records if r.get("seconds")]
         summary["mean_overhead_seconds"] = float(np.mean(overheads)) if overheads else None
-        summary["provenance"] = provenance(profile=s.config["profile"], config=s.config, model=s.cfg["model"],
+        summary["provenance"] = provenance(profile=s.config["profile"], config=s.config, model=s.cfg.model,
                                            inputs={"train": s.train_file, "val": s.val_file,
                                                    "model_config": s.model_dir / "config.json"},
                                            world_size=s.d.world)

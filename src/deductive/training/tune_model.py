@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors.torch import load_file
+
+if TYPE_CHECKING:
+    from deductive.settings import LoraSettings
 
 
 def hf_config(model_dir: str | Path) -> dict:
@@ -22,7 +26,7 @@ def hf_config(model_dir: str | Path) -> dict:
 
 def build_model(model_dir: str | Path, *, dtype: torch.dtype = torch.float32,
                 device: str | torch.device = "cpu", max_seq_len: int | None = None,
-                lora: dict | None = None) -> torch.nn.Module:
+                lora: LoraSettings | None = None) -> torch.nn.Module:
     """The torchtune decoder of `model_dir`'s architecture with uninitialised weights. With
     `lora` (a run's `training.lora`): torchtune's LoRA builder of the same architecture, only the
     adapters trainable (`requires_grad`), the base weights frozen."""
@@ -36,9 +40,9 @@ def build_model(model_dir: str | Path, *, dtype: torch.dtype = torch.float32,
     if lora:
         module, name = builder.rsplit(".", 1)
         builder = f"{module}.lora_{name}"  # torchtune's LoRA twin of every builder used here
-        kwargs = dict(kwargs, lora_attn_modules=list(lora["attn_modules"]), apply_lora_to_mlp=bool(lora["mlp"]),
-                      apply_lora_to_output=bool(lora["output"]), lora_rank=int(lora["rank"]),
-                      lora_alpha=float(lora["alpha"]), lora_dropout=float(lora["dropout"]))
+        kwargs = dict(kwargs, lora_attn_modules=list(lora.attn_modules), apply_lora_to_mlp=lora.mlp,
+                      apply_lora_to_output=lora.output, lora_rank=lora.rank,
+                      lora_alpha=lora.alpha, lora_dropout=lora.dropout)
     with torch.device(device):
         model = _get_component_from_path(builder)(**kwargs)
     model = model.to(dtype=dtype)
@@ -74,7 +78,7 @@ def initial_adapters(model: torch.nn.Module, seed: int) -> dict[str, torch.Tenso
     return out
 
 
-def merged_weights(state: dict[str, torch.Tensor], lora: dict | None) -> dict[str, torch.Tensor]:
+def merged_weights(state: dict[str, torch.Tensor], lora: LoraSettings | None) -> dict[str, torch.Tensor]:
     """The tune-named state of the model the engine serves: with `lora`, every adapter merged
     into its base matrix (W + alpha/rank x B A) and the adapter tensors dropped, in place (`state`
     is the fresh copy `distributed.full_state` made); else `state` itself."""
@@ -82,7 +86,7 @@ def merged_weights(state: dict[str, torch.Tensor], lora: dict | None) -> dict[st
         return state
     from torchtune.modules.peft import get_merged_lora_ckpt
 
-    return get_merged_lora_ckpt(state, rank=int(lora["rank"]), alpha=float(lora["alpha"]))
+    return get_merged_lora_ckpt(state, rank=lora.rank, alpha=lora.alpha)
 
 
 def _model_type(model_dir: str | Path) -> str:
