@@ -136,3 +136,22 @@ def test_the_cpu_side_by_side_changes_only_lora_and_its_learning_rate():
         lora[key] = full[key]
     lora["training"]["lora"], lora["training"]["optimizer"]["lr"] = None, full["training"]["optimizer"]["lr"]
     assert lora == full
+
+
+def test_the_loop_and_the_gpu_check_start_from_one_function(model_dir, tmp_path):
+    """Issue 21: frozen base + adapters (fresh for a new run, else the checkpoint's), in one place."""
+    from deductive.training import checkpoint as ckpt
+    from deductive.training.tune_model import starting_weights
+
+    base = hf_to_tune(load_hf_state_dict(model_dir), model_dir)
+    fresh = starting_weights(model_dir, None, LORA_SETTINGS, base=lambda: dict(base), adapter_seed=7)
+    expected = {**base, **initial_adapters(build_model(model_dir, device="meta", lora=LORA_SETTINGS), 7)}
+    assert fresh.keys() == expected.keys() and all(torch.equal(fresh[k], expected[k]) for k in fresh)
+    adapters = {k: torch.full_like(v, 0.5) for k, v in fresh.items() if is_adapter_key(k)}
+    torch.save(adapters, tmp_path / ckpt.ADAPTERS)
+    resumed = starting_weights(model_dir, tmp_path, LORA_SETTINGS, base=lambda: dict(base),
+                               adapter_dtype=torch.bfloat16)
+    assert all(torch.equal(resumed[k], base[k]) for k in base)
+    assert all(resumed[k].dtype == torch.bfloat16 and bool((resumed[k] == 0.5).all()) for k in adapters)
+    plain = starting_weights(model_dir, None, None, base=lambda: "the base")
+    assert plain == "the base"

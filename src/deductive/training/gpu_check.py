@@ -219,15 +219,13 @@ def random_tune_state(model_dir: Path, dtype: torch.dtype, seed: int, lora: Lora
 
 
 def resume_state(saved: Path, model_dir: Path, dtype: torch.dtype, lora: LoraSettings | None) -> dict[str, torch.Tensor]:
-    """What a resume loads (as training/loop.py does): the checkpoint's weights, or with LoRA the
-    frozen base (here: the same random weights again) and the checkpoint's adapters."""
-    from deductive.training import checkpoint as ckpt
-    from deductive.training.tune_model import hf_to_tune, load_hf_state_dict
+    """What a resume loads, as training/loop.py does (tune_model.starting_weights): the
+    checkpoint's weights, or with LoRA the frozen base (here: the same random weights again) and
+    the checkpoint's adapters."""
+    from deductive.training.tune_model import starting_weights
 
-    if not lora:
-        return hf_to_tune(load_hf_state_dict(saved), model_dir)
-    base = random_tune_state(model_dir, dtype, seed=0, lora=lora, adapters=False)
-    return {**base, **{k: v.to(dtype) for k, v in ckpt.load_adapters(saved).items()}}
+    return starting_weights(model_dir, saved, lora, adapter_dtype=dtype,
+                            base=lambda: random_tune_state(model_dir, dtype, seed=0, lora=lora, adapters=False))
 
 
 def build(model_dir: Path, full: dict, d, *, dtype: torch.dtype, max_len: int, memory: MemorySettings,

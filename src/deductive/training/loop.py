@@ -56,8 +56,8 @@ from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
 from deductive.training.advantages import assign_advantages, shape_rewards, shaped_reward
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
-from deductive.training.tune_model import (build_model, engine_extra, hf_to_tune, initial_adapters, is_adapter_key,
-                                           load_hf_state_dict, merged_weights, tune_to_hf)
+from deductive.training.tune_model import (build_model, engine_extra, hf_to_tune, is_adapter_key, load_hf_state_dict,
+                                           merged_weights, starting_weights, tune_to_hf)
 from deductive.training.packing import pack
 from deductive.training.resume_guard import mismatch_message, same_settings, trajectory_settings
 from deductive.training.step import init_adamw_state, make_optimizer, optimise
@@ -302,20 +302,12 @@ def _resume(s: Session, make_sampler: Callable) -> None:
 
 
 def _initial_weights(s: Session, latest: Path | None) -> dict[str, torch.Tensor]:
-    """The full tune-named weights the trainer starts from (rank 0): the newest checkpoint's, or
-    the base model's. With LoRA the base weights always come from the base model (frozen: a
-    checkpoint holds them merged for the engine), and the adapters from the checkpoint or,
-    for a new run, freshly initialised from the run's seed."""
-    lora = s.cfg.lora
-    if not lora:
-        return hf_to_tune(load_hf_state_dict(latest or s.model_dir), s.model_dir)
-    base = hf_to_tune(load_hf_state_dict(s.model_dir), s.model_dir)
-    if latest is not None:
-        adapters = ckpt.load_adapters(latest)
-    else:
-        meta = build_model(s.model_dir, device="meta", lora=lora)
-        adapters = initial_adapters(meta, derive_seed(s.seed, "lora-init"))
-    return {**base, **adapters}
+    """The full tune-named weights the trainer starts from (rank 0): the newest checkpoint's or
+    the base model's; with LoRA the base model's, frozen, and the checkpoint's adapters or, for a
+    new run, adapters freshly initialised from the run's seed (tune_model.starting_weights)."""
+    return starting_weights(s.model_dir, latest, s.cfg.lora,
+                            base=lambda: hf_to_tune(load_hf_state_dict(s.model_dir), s.model_dir),
+                            adapter_seed=derive_seed(s.seed, "lora-init"))
 
 
 def _base_evaluation(s: Session) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import torch
 from safetensors.torch import load_file
@@ -76,6 +76,30 @@ def initial_adapters(model: torch.nn.Module, seed: int) -> dict[str, torch.Tenso
             t.zero_()
         out[name] = t.to(p.dtype)
     return out
+
+
+def starting_weights(model_dir: str | Path, checkpoint: str | Path | None, lora: LoraSettings | None, *,
+                     base: Callable[[], dict[str, torch.Tensor]], adapter_seed: int | None = None,
+                     adapter_dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+    """The full tune-named weights a trainer starts from, on the CPU (the training loop's start
+    and resume, the GPU check's resume). `base()` gives the base model's weights.
+
+    Without LoRA: `checkpoint`'s weights, or `base()` for a new run. With LoRA: always `base()`,
+    frozen (a checkpoint holds the base merged with the adapters, for the engine), and the
+    adapters from `checkpoint` or, for a new run, fresh from `adapter_seed`; `adapter_dtype`
+    casts the adapters."""
+    if not lora:
+        return hf_to_tune(load_hf_state_dict(checkpoint), model_dir) if checkpoint is not None else base()
+    frozen = base()
+    if checkpoint is not None:
+        from deductive.training import checkpoint as ckpt
+
+        adapters = ckpt.load_adapters(Path(checkpoint))
+    else:
+        adapters = initial_adapters(build_model(model_dir, device="meta", lora=lora), adapter_seed)
+    if adapter_dtype is not None:
+        adapters = {k: v.to(adapter_dtype) for k, v in adapters.items()}
+    return {**frozen, **adapters}
 
 
 def merged_weights(state: dict[str, torch.Tensor], lora: LoraSettings | None) -> dict[str, torch.Tensor]:
