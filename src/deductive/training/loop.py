@@ -40,7 +40,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -58,7 +58,7 @@ from deductive.training.advantages import assign_advantages, shape_rewards, shap
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
 from deductive.training.tune_model import (build_model, engine_extra, hf_to_tune, is_adapter_key, load_hf_state_dict,
                                            merged_weights, starting_weights, tune_to_hf)
-from deductive.training.packing import pack
+from deductive.training.packing import PackedRows, pack
 from deductive.training.resume_guard import mismatch_message, same_settings, trajectory_settings
 from deductive.training.step import init_adamw_state, make_optimizer, optimise
 
@@ -333,74 +333,128 @@ def _base_evaluation(s: Session) -> None:
 
 
 def _iteration(s: Session, it: int) -> dict:
-    """One iteration: sample + grade, advantages, pack, step, weights to the engine, validate
-    (every `val_every` iterations and at the last), bookkeeping, checkpoint (at a new best, every
-    `checkpoint_every` iterations and at the last). Returns its metrics record (also appended to
-    metrics.jsonl)."""
-    cfg, d = s.cfg, s.d
+    """One iteration, one phase after another: sample + grade, advantages and pack, the step,
+    weights to the engine, validate (every `val_every` iterations and at the last), bookkeeping,
+    checkpoint (at a new best, every `checkpoint_every` iterations and at the last). Returns its
+    metrics record (also appended to metrics.jsonl)."""
     timer = Timer()
     with timer("sample"):  # the Sampler grades each completion, with the current weights
-        puzzles = iteration_puzzles(s.train_puzzles, s.order, it, cfg.puzzles_per_iteration)
-        samples = _sample(s.sampler, puzzles, cfg.samples_per_puzzle,
-                          _sampling(cfg, s.seed, "train", it), cfg, d)
-    engine_gives_way = _engine_gives_way(s)  # before any rank allocates for the step
-
-    shaping = cfg.shaping  # training-only
+        samples = _train_samples(s, it)
+    gave_way = _engine_gives_way(s)  # before any rank allocates for the step
     with timer("pack"):  # advantages, drop zero-advantage completions, pack
-        kept = assign_advantages(shape_rewards(samples, **shaping))
-        rows = pack(kept, cfg.row_tokens, rows_multiple_of=d.world,
-                    zero_last_token=cfg.loss.zero_last_token_advantage, pad_id=0)
-        real_rows = int((rows.doc_ids >= 0).any(-1).sum())
-        packing = {"rows": real_rows, "rows_padded": len(rows),
-                   "packing_efficiency": rows.real_tokens / max(1, real_rows * rows.tokens.shape[1])}
-
+        kept, rows, packing = _pack(s, samples)
     with timer("train"):  # PPO-clip step(s)
-        if cfg.optimizer.reset_optimizer_each_iteration:
-            s.optimizer = make_optimizer(s.model, cfg.optimizer)
-        step = optimise(s.model, s.optimizer, rows, cfg.step, d) if kept else {"optimizer_steps": 0, "tokens_trained": 0}
-
+        step = _train(s, rows, kept)
     with timer("weights"):  # hand the new weights to the engine
-        state = distributed.full_state(s.model, d)  # collective under FSDP; rank 0 holds it
-        adapters = {k: v for k, v in state.items() if is_adapter_key(k)} if cfg.lora else None
-        hf_state = tune_to_hf(merged_weights(state, cfg.lora), s.model_dir)  # what the engine serves
-        del state
-        handoff = _engine_takes_weights(s, hf_state, changed=bool(kept), gave_way=engine_gives_way)
-        if handoff is not None:
-            hf_state = None  # rank 0's full copy is on disk now
-
-    iterations = cfg.iterations
-    validate = it % cfg.val_every == 0 or it == iterations
+        weights = _hand_over_weights(s, changed=bool(kept), gave_way=gave_way)
+    validate = it % s.cfg.val_every == 0 or it == s.cfg.iterations
     with timer("eval"):  # validate
-        val = _sample(s.sampler, s.val_puzzles, cfg.val_samples_per_puzzle,
-                      _sampling(cfg, s.seed, "val", it), cfg, d) if validate else []
-
+        val = _val_samples(s, it) if validate else []
     val_reward = reward_stats(val, "val")["val_reward_mean"] if validate else None
     new_best = _bookkeeping(s, it, val_reward)
+    record = _record(s, it, timer, samples=samples, kept=kept, packing=packing, step=step, val=val)
+    save = _saves(s, it, new_best)
+    checkpoint_seconds = _checkpoint(s, it, weights.hf_state, weights.handoff, weights.adapters) if save else 0.0
+    _complete_record(s, record, samples, checkpoint_seconds=checkpoint_seconds, saved=save)
+    _publish(s, it, record, val_reward, kept=len(kept), sampled=len(samples))
+    return record
+
+
+class HandedOver(NamedTuple):
+    """The weights after an iteration's step, as the checkpoint needs them."""
+
+    hf_state: dict | None  # rank 0's full HF-named copy; None once it is on disk (hand-off)
+    handoff: Path | None  # the hand-off directory rank 0 wrote (None: none written)
+    adapters: dict | None  # LoRA: the trained adapters (tune names); None without LoRA
+
+
+def _train_samples(s: Session, it: int) -> list[dict]:
+    """Iteration `it`'s slice of the train split, sampled and graded (every rank gets them)."""
+    puzzles = iteration_puzzles(s.train_puzzles, s.order, it, s.cfg.puzzles_per_iteration)
+    return _sample(s.sampler, puzzles, s.cfg.samples_per_puzzle, _sampling(s.cfg, s.seed, "train", it), s.cfg, s.d)
+
+
+def _val_samples(s: Session, it: int) -> list[dict]:
+    return _sample(s.sampler, s.val_puzzles, s.cfg.val_samples_per_puzzle, _sampling(s.cfg, s.seed, "val", it),
+                   s.cfg, s.d)
+
+
+def _pack(s: Session, samples: list[dict]) -> tuple[list[dict], PackedRows, dict]:
+    """(kept: the completions with a non-zero advantage, under the training-only reward shaping;
+    their packed rows; the packing figures of the metrics record)."""
+    kept = assign_advantages(shape_rewards(samples, **s.cfg.shaping))
+    rows = pack(kept, s.cfg.row_tokens, rows_multiple_of=s.d.world,
+                zero_last_token=s.cfg.loss.zero_last_token_advantage, pad_id=0)
+    real_rows = int((rows.doc_ids >= 0).any(-1).sum())
+    packing = {"rows": real_rows, "rows_padded": len(rows),
+               "packing_efficiency": rows.real_tokens / max(1, real_rows * rows.tokens.shape[1])}
+    return kept, rows, packing
+
+
+def _train(s: Session, rows: PackedRows, kept: list[dict]) -> dict:
+    """The PPO-clip step(s) over the packed rows (a fresh AdamW first where the config says so)."""
+    if s.cfg.optimizer.reset_optimizer_each_iteration:
+        s.optimizer = make_optimizer(s.model, s.cfg.optimizer)
+    if not kept:
+        return {"optimizer_steps": 0, "tokens_trained": 0}
+    return optimise(s.model, s.optimizer, rows, s.cfg.step, s.d)
+
+
+def _hand_over_weights(s: Session, *, changed: bool, gave_way: bool) -> HandedOver:
+    """The trained weights gathered (a collective under FSDP; rank 0 holds them), merged for the
+    engine with LoRA, and given to the engine (see _engine_takes_weights)."""
+    lora = s.cfg.lora
+    state = distributed.full_state(s.model, s.d)
+    adapters = {k: v for k, v in state.items() if is_adapter_key(k)} if lora else None
+    hf_state = tune_to_hf(merged_weights(state, lora), s.model_dir)  # what the engine serves
+    del state
+    handoff = _engine_takes_weights(s, hf_state, changed=changed, gave_way=gave_way)
+    if handoff is not None:
+        hf_state = None  # rank 0's full copy is on disk now
+    return HandedOver(hf_state, handoff, adapters)
+
+
+def _record(s: Session, it: int, timer: Timer, *, samples: list[dict], kept: list[dict], packing: dict, step: dict,
+            val: list[dict]) -> dict:
+    """The iteration's metrics record (seconds so far), added to the loop state's history: what
+    its checkpoint saves."""
     seconds = dict(timer.seconds, total=timer.total())
     record = iteration_record(it, samples=samples, kept=len(kept), packing=packing, step=step,
                               val_samples=val, seconds=seconds, lr=float(s.optimizer.param_groups[0]["lr"]))
     s.state["iteration"] = it
     s.state["history"] = s.state["history"] + [record]
+    return record
 
-    # a new best, every `checkpoint_every` iterations and the last one; a run killed in between
-    # resumes from the newest saved
-    save = (new_best or it % cfg.checkpoint_every == 0 or it == iterations
+
+def _saves(s: Session, it: int, new_best: bool) -> bool:
+    """Whether iteration `it` is checkpointed: a new best, every `checkpoint_every` iterations,
+    the last one and a stop; a run killed in between resumes from the newest saved."""
+    return (new_best or it % s.cfg.checkpoint_every == 0 or it == s.cfg.iterations
             or bool(s.state["stopped_because"]))
-    checkpoint_seconds = _checkpoint(s, it, hf_state, handoff, adapters) if save else 0.0
+
+
+def _complete_record(s: Session, record: dict, samples: list[dict], *, checkpoint_seconds: float,
+                     saved: bool) -> None:
+    """After the checkpoint: its seconds (counted as overhead), whether it was saved, and the
+    shaped train reward where shaping is on (metrics.jsonl has them; the checkpoint's history not)."""
     record["seconds"]["checkpoint"] = round(checkpoint_seconds, 4)
     record["seconds"]["overhead"] = round(record["seconds"]["overhead"] + record["seconds"]["checkpoint"], 4)
     record["seconds"]["total"] = round(record["seconds"]["total"] + record["seconds"]["checkpoint"], 4)
-    record["checkpoint_saved"] = save
+    record["checkpoint_saved"] = saved
+    shaping = s.cfg.shaping
     if any(shaping.values()):
         record["train_shaped_reward_mean"] = float(np.mean([shaped_reward(r, **shaping) for r in samples]))
-    if d.is_main:
+
+
+def _publish(s: Session, it: int, record: dict, val_reward: float | None, *, kept: int, sampled: int) -> None:
+    """The record to metrics.jsonl and W&B (rank 0), and one log line."""
+    if s.d.is_main:
         s.metrics.append(record)
         s.wandb.log(record)
     val_text = f"{val_reward:.3f}" if val_reward is not None else "not measured"
     s.log(f"train {s.run}: iteration {it}: train reward {record['train_reward_mean']:.3f}, "
-          f"val reward {val_text}, kept {len(kept)}/{len(samples)}, "
+          f"val reward {val_text}, kept {kept}/{sampled}, "
           f"{record['seconds']['total']:.1f}s (overhead {record['seconds']['overhead']:.1f}s)")
-    return record
 
 
 def _engine_gives_way(s: Session) -> bool:
