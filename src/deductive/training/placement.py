@@ -58,9 +58,9 @@ def place(run: str, cfg: dict, heads: int, kv_heads: int, visible_gpus: int,
           intermediate: int | None = None) -> Placement:
     """The placement of training run `run` (its merged settings `cfg`) on a node with
     `visible_gpus` GPUs (see the module docstring)."""
-    asked = int(cfg.get("world_size") or 0)
-    need = int(cfg.get("gpus_required") or 0)
-    tp = int(cfg["sampling"]["engine"].get("tensor_parallel_size") or 0)
+    asked = int(cfg["world_size"])  # 0: choose (the schema's default)
+    need = int(cfg.get("gpus_required") or 0)  # optional, no default: absent = the CPU will do
+    tp = int(cfg["sampling"]["engine"]["tensor_parallel_size"])  # 0: as many as the processes
     valid = engine_sizes(heads, kv_heads, intermediate)
     where = f"training.runs.{run}"
     if visible_gpus == 0:
