@@ -82,6 +82,16 @@ def _weight_hashes(directory: Path) -> dict[str, str]:
 
 # ---------------------------------------------------------------- builders, one per source
 
+def _spec_value(spec: dict, key: str) -> Any:
+    """`spec[key]`, or the schema's default for a model spec's `key` (the defaults live in the
+    schema only; they are not written into the spec, whose hash names the prepared model)."""
+    if key in spec:
+        return spec[key]
+    from deductive.config import load_schema
+
+    return load_schema()["properties"]["models"]["additionalProperties"]["properties"][key]["default"]
+
+
 def _build_random_qwen2(name: str, spec: dict, out: Path) -> dict:
     import torch
     from safetensors.torch import save_file
@@ -89,14 +99,14 @@ def _build_random_qwen2(name: str, spec: dict, out: Path) -> dict:
 
     tok_dir = qwen_tokenizer_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
-    multiple = int(spec.get("pad_vocab_to_multiple_of", 128))
+    multiple = int(_spec_value(spec, "pad_vocab_to_multiple_of"))
     vocab = -(-len(tokenizer) // multiple) * multiple  # like Qwen2.5, padded past the tokenizer
     hidden = int(spec["hidden_size"])
     heads = int(spec["num_attention_heads"])
     if hidden % heads or hidden // heads != 64:
         raise ModelPrepError(f"models.{name}: hidden_size/num_attention_heads must be 64 "
                              f"(vLLM on CPU needs head_dim 64), got {hidden}/{heads}")
-    dtype = spec.get("dtype", "float32")
+    dtype = _spec_value(spec, "dtype")
     config = Qwen2Config(
         vocab_size=vocab,
         hidden_size=hidden,
@@ -105,7 +115,7 @@ def _build_random_qwen2(name: str, spec: dict, out: Path) -> dict:
         num_attention_heads=heads,
         num_key_value_heads=int(spec["num_key_value_heads"]),
         max_position_embeddings=int(spec["max_position_embeddings"]),
-        rope_theta=float(spec.get("rope_theta", 1_000_000.0)),
+        rope_theta=float(_spec_value(spec, "rope_theta")),
         rms_norm_eps=1e-6,
         tie_word_embeddings=False,
         bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
@@ -120,7 +130,7 @@ def _build_random_qwen2(name: str, spec: dict, out: Path) -> dict:
 
     with torch.device("meta"):
         shapes = {k: tuple(v.shape) for k, v in Qwen2ForCausalLM(config).state_dict().items()}
-    std = float(spec.get("init_std", 0.02))
+    std = float(_spec_value(spec, "init_std"))
     seed = int(spec["seed"])
     tensors: dict[str, torch.Tensor] = {}
     for key in sorted(shapes):
@@ -149,7 +159,7 @@ def _build_gguf_package(name: str, spec: dict, out: Path) -> dict:
     gguf = pkg / spec["gguf_file"]
     if not gguf.is_file():
         raise ModelPrepError(f"{gguf}: GGUF file not found in package {spec['package']}")
-    dtype = getattr(torch, spec.get("dtype", "float32"))
+    dtype = getattr(torch, _spec_value(spec, "dtype"))
     tokenizer = AutoTokenizer.from_pretrained(str(pkg), gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(str(pkg), gguf_file=gguf.name, dtype=dtype)
     from safetensors.torch import save_file
@@ -159,7 +169,7 @@ def _build_gguf_package(name: str, spec: dict, out: Path) -> dict:
     # directory is a plain float checkpoint (save_pretrained refuses GGUF-marked models).
     if hasattr(cfg, "quantization_config"):
         del cfg.quantization_config
-    cfg.torch_dtype = spec.get("dtype", "float32")
+    cfg.torch_dtype = _spec_value(spec, "dtype")
     state = model.state_dict()
     if cfg.tie_word_embeddings:
         # Tied: only the embedding is stored; every loader (transformers, vLLM, torchtune's
