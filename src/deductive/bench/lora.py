@@ -132,7 +132,7 @@ def table(results: list[dict]) -> list[str]:
         mib = lambda key: r[key] / 2**20
         lines.append(
             f"| {r['method']} | {r['learning_rate']:g} | {r['trainable_params'] / 1e6:.2f} M of "
-            f"{r['total_params'] / 1e6:.1f} M | {r['step_seconds_best']:.2f} / {r['step_seconds_median']:.2f} "
+            f"{r['total_params'] / 1e6:.2f} M | {r['step_seconds_best']:.2f} / {r['step_seconds_median']:.2f} "
             f"({r['step_seconds_median'] / first['step_seconds_median']:.2f}x) | {r['engine_weights_seconds']:.2f} | "
             f"{r['peak_rss_gib_loaded']:.2f} / {r['peak_rss_gib_after_steps']:.2f} / {r['peak_rss_gib']:.2f} | "
             f"{mib('checkpoint_bytes'):.0f} ({mib('checkpoint_weights_bytes'):.0f} + "
