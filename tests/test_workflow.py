@@ -34,17 +34,7 @@ def test_every_profile_is_present():
     assert {"smoke", "paper", "slurm", "learn", "learn-room", "learn-room-2x2"} <= set(PROFILES)
 
 
-# Committed splits made before splits were held out by content (issue 20): the DAG refuses them,
-# naming the file to delete, until they are generated again. Strict: once regenerated, drop it.
-STALE_COMMITTED = {
-    "learn-room": "results/learn-room/puzzles/train.jsonl repeats the content of 91 val/test puzzles; "
-                  "regenerate it (and what trained on it) with held-out-by-content splits",
-}
-
-
-@pytest.mark.parametrize("profile", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=STALE_COMMITTED[p])) if p in STALE_COMMITTED else p
-    for p in PROFILES])
+@pytest.mark.parametrize("profile", PROFILES)
 def test_dry_run_is_clean_without_keys(profile):
     # --forceall: the whole DAG, whether or not `make smoke` has already run here
     proc = _snakemake("-n", "--forceall", "--profile", f"workflow/profiles/{profile}")
