@@ -59,7 +59,7 @@ learn-who: $(STAMP)  ## As learn, one question per puzzle (who killed Mr. Boddy;
 learn-bonus: $(STAMP)  ## As learn, one bonus question per puzzle (where was X / what was S's motive; profile learn-bonus; about 46 min on 2 cores, measured)
 	$(SNAKEMAKE) --profile workflow/profiles/learn-bonus
 
-learn-room: $(STAMP)  ## The murder room in one-suspect, one-weapon, four-room puzzles: above chance (profile learn-room; 35 min on 2 cores, measured)
+learn-room: $(STAMP)  ## The murder room in one-suspect, one-weapon, four-room puzzles (profile learn-room; 49 min on 2 cores, measured)
 	$(SNAKEMAKE) --profile workflow/profiles/learn-room
 
 learn-room-2x2: $(STAMP)  ## As learn-room with two suspects and two weapons (profile learn-room-2x2; 46 min on 2 cores, measured)
