@@ -33,6 +33,7 @@ def test_lora_and_full_arms_train_the_same_rows_and_differ_where_lora_should(tmp
     # both hand the engine a full set of (merged) weights
     assert lora["checkpoint_weights_bytes"] == full["checkpoint_weights_bytes"] > 0
     assert all(r["step_seconds_best"] > 0 and r["peak_rss_gib"] >= r["peak_rss_gib_loaded"] > 0 for r in (full, lora))
+    assert all(0 < r["peak_rss_gib_timed_steps"] <= r["peak_rss_gib_after_steps"] * 1.01 for r in (full, lora))
     table = out.with_suffix(".md").read_text()
     assert "| full |" in table and "| LoRA rank 16 |" in table and "learn-room-2x2-lora" in table
 

@@ -4,7 +4,7 @@ the trainer's side of an iteration measured alone, one fresh process per arm.
 Per arm: trainable and total parameters, seconds per optimiser pass over one iteration's rows
 (best and median of `repeats`, after a warm-up), seconds to build the weights the engine gets
 (with LoRA: every adapter merged into its base matrix), the process's peak resident memory after
-the steps and after a checkpoint, and the checkpoint's bytes by part (weights for the engine,
+the steps (and, sampled, during the timed steps only) and after a checkpoint, and the checkpoint's bytes by part (weights for the engine,
 adapters, optimiser state). The rows are synthetic but shaped like the profile's iterations
 (`puzzles_per_iteration` groups of `samples_per_puzzle` completions of the profile's prompt and
 completion lengths, packed into `row_tokens`), so both arms train on the same tokens.
@@ -29,6 +29,41 @@ from pathlib import Path
 def _rss_gib() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+class _SampledPeak:
+    """Peak resident memory inside a `with` block, sampled every `interval` seconds from
+    /proc/self/statm (getrusage's peak cannot be reset, so it also counts the warm-up)."""
+
+    def __init__(self, interval: float = 0.005):
+        import os
+        import threading
+
+        self.interval, self.page = interval, os.sysconf("SC_PAGE_SIZE")
+        self.peak, self._stop, self._thread = 0, threading.Event(), threading.Thread(target=self._run, daemon=True)
+
+    def _rss(self) -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * self.page
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._rss())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "_SampledPeak":
+        self.peak = self._rss()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+
+    @property
+    def gib(self) -> float:
+        return self.peak / 2**30
 
 
 def _bytes(paths) -> int:
@@ -72,10 +107,11 @@ def measure_arm(profile: str, run: str, model_dir: Path, *, prompt_len: int, com
     optimizer = make_optimizer(model, cfg.optimizer)
     optimise(model, optimizer, rows, cfg.step, d)  # warm-up, and the AdamW moments exist from here
     times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        optimise(model, optimizer, rows, cfg.step, d)
-        times.append(time.perf_counter() - t)
+    with _SampledPeak() as during_steps:
+        for _ in range(repeats):
+            t = time.perf_counter()
+            optimise(model, optimizer, rows, cfg.step, d)
+            times.append(time.perf_counter() - t)
     rss_steps = _rss_gib()
 
     t = time.perf_counter()
@@ -99,7 +135,8 @@ def measure_arm(profile: str, run: str, model_dir: Path, *, prompt_len: int, com
         "rows": len(rows), "real_tokens": rows.real_tokens, "completion_tokens": rows.completion_tokens,
         "step_seconds_best": min(times), "step_seconds_median": statistics.median(times), "repeats": repeats,
         "engine_weights_seconds": engine_seconds,
-        "peak_rss_gib_loaded": rss_loaded, "peak_rss_gib_after_steps": rss_steps, "peak_rss_gib": _rss_gib(),
+        "peak_rss_gib_loaded": rss_loaded, "peak_rss_gib_after_steps": rss_steps,
+        "peak_rss_gib_timed_steps": during_steps.gib, "peak_rss_gib": _rss_gib(),
         "checkpoint_bytes": total_bytes, "checkpoint_weights_bytes": weight_bytes,
         "checkpoint_adapter_bytes": adapter_bytes, "checkpoint_optimizer_bytes": optimizer_bytes,
         "torch_threads": torch.get_num_threads(),
@@ -126,7 +163,7 @@ def table(results: list[dict]) -> list[str]:
     """Markdown rows, one per arm, with the ratio to the first arm where it helps."""
     first = results[0]
     lines = ["| method | lr | trainable params | step s (best / median) | engine weights s | peak RSS GiB "
-             "(loaded / after steps / after checkpoint) | checkpoint MiB (weights + adapters + optimiser) |",
+             "(loaded / warm-up and steps / timed steps only / with checkpoint) | checkpoint MiB (weights + adapters + optimiser) |",
              "|---|---|---|---|---|---|---|"]
     for r in results:
         mib = lambda key: r[key] / 2**20
@@ -134,7 +171,8 @@ def table(results: list[dict]) -> list[str]:
             f"| {r['method']} | {r['learning_rate']:g} | {r['trainable_params'] / 1e6:.2f} M of "
             f"{r['total_params'] / 1e6:.2f} M | {r['step_seconds_best']:.2f} / {r['step_seconds_median']:.2f} "
             f"({r['step_seconds_median'] / first['step_seconds_median']:.2f}x) | {r['engine_weights_seconds']:.2f} | "
-            f"{r['peak_rss_gib_loaded']:.2f} / {r['peak_rss_gib_after_steps']:.2f} / {r['peak_rss_gib']:.2f} | "
+            f"{r['peak_rss_gib_loaded']:.2f} / {r['peak_rss_gib_after_steps']:.2f} / "
+            f"{r['peak_rss_gib_timed_steps']:.2f} / {r['peak_rss_gib']:.2f} | "
             f"{mib('checkpoint_bytes'):.0f} ({mib('checkpoint_weights_bytes'):.0f} + "
             f"{mib('checkpoint_adapter_bytes'):.1f} + {mib('checkpoint_optimizer_bytes'):.1f}) |")
     return lines
