@@ -141,10 +141,10 @@ class Arch:
         H, kv, I, r = self.hidden, self.kv_dim, self.intermediate, int(lora["rank"])
         shapes = {"q_proj": (H, H), "k_proj": (H, kv), "v_proj": (H, kv), "output_proj": (H, H)}
         n = sum(r * sum(shapes[m]) for m in lora["attn_modules"])
-        return n + (3 * r * (H + I) if lora.get("mlp") else 0)
+        return n + (3 * r * (H + I) if lora["mlp"] else 0)
 
     def lora_output_params(self, lora: dict) -> int:
-        return int(lora["rank"]) * (self.hidden + self.vocab) if lora.get("output") else 0
+        return int(lora["rank"]) * (self.hidden + self.vocab) if lora["output"] else 0
 
     def lora_params(self, lora: dict) -> int:
         """Every adapter parameter (what a LoRA run trains)."""
@@ -155,7 +155,7 @@ class Arch:
         own dropped copy when dropout > 0)."""
         H, I = self.hidden, self.intermediate
         ins = {"q_proj": H, "k_proj": H, "v_proj": H, "output_proj": H}
-        return sum(ins[m] for m in lora["attn_modules"]) + ((2 * H + I) if lora.get("mlp") else 0)
+        return sum(ins[m] for m in lora["attn_modules"]) + ((2 * H + I) if lora["mlp"] else 0)
 
     @classmethod
     def from_hf_config(cls, cfg: dict) -> "Arch":
@@ -276,7 +276,7 @@ def step_parts(arch: Arch, *, gpus: int, row_tokens: int, rows: int, dtype: str,
         trained, stored = arch.lora_params(lora), P + arch.lora_params(lora)
         layer_gradient = layer_adapters * b
         output_gradient = output_adapter * b
-        if float(lora.get("dropout") or 0) > 0:  # each adapted projection's dropped input and mask
+        if float(lora["dropout"]) > 0:  # each adapted projection's dropped input and mask
             recomputed += T * arch.lora_dropout_inputs(lora) * (b + 1)
     else:
         layer_adapters = output_adapter = 0
@@ -315,8 +315,8 @@ def engine_parts(arch: Arch, *, tp: int, max_model_len: int, dtype: str, enforce
 
 
 def lora_words(arch: Arch, lora: dict) -> str:
-    where = list(lora["attn_modules"]) + (["the MLP's three projections"] if lora.get("mlp") else []) \
-        + (["the output projection"] if lora.get("output") else [])
+    where = list(lora["attn_modules"]) + (["the MLP's three projections"] if lora["mlp"] else []) \
+        + (["the output projection"] if lora["output"] else [])
     return (f"rank {lora['rank']}, alpha {lora['alpha']:g} on {', '.join(where)}: "
             f"{arch.lora_params(lora) / 1e6:.1f}M adapter parameters ({arch.lora_params(lora) / arch.params:.2%} "
             f"of {arch.params / 1e9:.2f}B)")
@@ -415,7 +415,7 @@ def run_plans(config: dict, gpu_gib: float, models_dir: Path,
     runs = (config.get("training") or {}).get("runs") or {}
     for name in sorted(runs):
         cfg = training_section(config, name)
-        model = cfg.get("model", name)
+        model = cfg["model"]
         if config["models"].get(model, {}).get("source") != "hub":
             continue
         arch = arch_of(config, model, models_dir)
@@ -442,7 +442,7 @@ def run_plans(config: dict, gpu_gib: float, models_dir: Path,
                           output_chunks=int(cfg["num_output_chunks"] or 1),
                           sleep_engine=bool(cfg["sleep_engine_while_training"]),
                           vllm_utilization=float(engine["gpu_memory_utilization"]),
-                          placement=placed.line(name) if placed else None, lora=cfg.get("lora") or None,
+                          placement=placed.line(name) if placed else None, lora=cfg["lora"] or None,
                           engine_tp=placed.engine_tp if placed else int(engine["tensor_parallel_size"] or 0),
                           max_model_len=int(engine["max_model_len"]), engine_dtype=engine["dtype"],
                           enforce_eager=bool(engine["enforce_eager"])))
