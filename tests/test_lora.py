@@ -155,3 +155,18 @@ def test_the_loop_and_the_gpu_check_start_from_one_function(model_dir, tmp_path)
     assert all(resumed[k].dtype == torch.bfloat16 and bool((resumed[k] == 0.5).all()) for k in adapters)
     plain = starting_weights(model_dir, None, None, base=lambda: "the base")
     assert plain == "the base"
+
+
+def test_each_evaluation_job_lists_its_own_entry_under_the_dag_s_name():
+    """The DAG names a LoRA run's entry <run>-trained-lora; the job config the evaluation script
+    reads must list the entry under that same name (it once listed <run>-trained and the job
+    failed: 'no evaluation entry')."""
+    from deductive.config import load_config
+    from deductive.evaluation.entries import list_entries
+    from deductive.jobs import eval_job
+
+    for profile in ("learn-room-2x2-lora", "paper-lora", "learn-room-2x2", "paper"):
+        config = load_config(profile)
+        for name, entry in list_entries(config).items():
+            job = eval_job(config, entry)
+            assert name in list_entries(job), (profile, name, sorted(list_entries(job)))

@@ -10,7 +10,7 @@ the shape of a config (same section names) cut down to the job's values, plus `r
 from __future__ import annotations
 
 from deductive.config import JOB_MARKER
-from deductive.evaluation.entries import Entry, list_entries
+from deductive.evaluation.entries import Entry, list_entries, run_lora
 from deductive.io import dumps_canonical
 
 
@@ -46,6 +46,9 @@ def eval_job(config: dict, entry: Entry) -> dict:
         sections["sampling"] = config["sampling"]
         runs = {entry.run: {"model": entry.model_name}} if entry.kind == "trained" else {}
         sections["training"] = {"val_split": config["training"].get("val_split"), "runs": runs}
+        lora = run_lora(config, entry.run) if entry.kind == "trained" else None
+        if lora:  # the entry's name says LoRA: its job must list it under the same name
+            runs[entry.run]["lora"] = lora
     sections["evaluation"] = evaluation
     return _job(f"eval-{entry.name}", **sections)
 

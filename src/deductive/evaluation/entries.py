@@ -36,6 +36,14 @@ def _runs(config: dict) -> dict:
     return (config.get("training") or {}).get("runs") or {}
 
 
+def run_lora(config: dict, run: str) -> dict | None:
+    """A training run's LoRA settings (the run's own `lora` over `training.lora`), None for full
+    fine-tuning."""
+    training = config.get("training") or {}
+    own = (training.get("runs") or {}).get(run) or {}
+    return own["lora"] if "lora" in own else training.get("lora")
+
+
 def list_entries(config: dict) -> dict[str, Entry]:
     ev = config.get("evaluation") or {}
     splits = tuple(ev.get("splits") or ("test", PUBLISHED_SPLIT))
@@ -52,9 +60,9 @@ def list_entries(config: dict) -> dict[str, Entry]:
         display = name if stand_in else target
         add(Entry(name=f"{name}-base", kind="base", model=display, price_key=target, published_key=target,
                   splits=splits, model_name=name, stand_in=stand_in))
-    lora = (config.get("training") or {}).get("lora")
-    trained, method = ("trained-lora", f" (LoRA rank {lora['rank']})") if lora else ("trained", "")
     for run_name, run in sorted(runs.items()):
+        lora = run_lora(config, run_name)
+        trained, method = ("trained-lora", f" (LoRA rank {lora['rank']})") if lora else ("trained", "")
         target, stand_in = model_target(config, run["model"])
         add(Entry(name=f"{run_name}-{trained}", kind="trained", model=f"{run['model']}+{run_name}{method}", price_key=target,
                   published_key=f"{target}+grpo", splits=splits, model_name=run["model"], run=run_name,
