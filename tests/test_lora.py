@@ -170,3 +170,18 @@ def test_each_evaluation_job_lists_its_own_entry_under_the_dag_s_name():
         for name, entry in list_entries(config).items():
             job = eval_job(config, entry)
             assert name in list_entries(job), (profile, name, sorted(list_entries(job)))
+
+
+def test_a_run_s_partial_lora_override_merges_as_the_trainer_merges_it():
+    """A run that overrides one LoRA value keeps the section's others (training_section's merge),
+    so its entry still says LoRA with the section's rank; a run's `lora: null` is full fine-tuning."""
+    import copy
+
+    from deductive.config import load_config
+    from deductive.evaluation.entries import list_entries
+
+    config = copy.deepcopy(load_config("learn-room-2x2-lora"))
+    config["training"]["runs"]["smollm2-135m"]["lora"] = {"alpha": 64}
+    assert list_entries(config)["smollm2-135m-trained-lora"].model.endswith("(LoRA rank 16)")
+    config["training"]["runs"]["smollm2-135m"]["lora"] = None
+    assert "smollm2-135m-trained" in list_entries(config)

@@ -115,7 +115,7 @@ def measure_arm(profile: str, run: str, model_dir: Path, *, prompt_len: int, com
     rss_steps = _rss_gib()
 
     t = time.perf_counter()
-    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    state = distributed.full_state(model, d)  # as the loop gathers it
     adapters = {k: v for k, v in state.items() if is_adapter_key(k)} if cfg.lora else None
     hf_state = tune_to_hf(merged_weights(state, cfg.lora), model_dir)
     engine_seconds = time.perf_counter() - t

@@ -37,11 +37,11 @@ def _runs(config: dict) -> dict:
 
 
 def run_lora(config: dict, run: str) -> dict | None:
-    """A training run's LoRA settings (the run's own `lora` over `training.lora`), None for full
-    fine-tuning."""
-    training = config.get("training") or {}
-    own = (training.get("runs") or {}).get(run) or {}
-    return own["lora"] if "lora" in own else training.get("lora")
+    """A training run's LoRA settings as the trainer merges them (deductive.settings.
+    training_section: the run's own `lora` over `training.lora`), None for full fine-tuning."""
+    from deductive.settings import training_section  # settings imports config, as this module does
+
+    return training_section(config, run).get("lora")  # an eval job carries `lora` only when set
 
 
 def list_entries(config: dict) -> dict[str, Entry]:
