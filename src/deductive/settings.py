@@ -149,6 +149,7 @@ class TrainingSettings:
     checkpoint_every: int
     reward_shaping: dict | None  # as written (None: absent); see `shaping`
     puzzles_per_iteration: int
+    refill_rounds: int  # training.dynamic_sampling.max_rounds; 0: absent, no dynamic sampling
     samples_per_puzzle: int
     val_samples_per_puzzle: int
     grader_mode: str
@@ -185,6 +186,7 @@ class TrainingSettings:
                    iterations=int(m["iterations"]), patience=m["patience"], val_every=int(m["val_every"]),
                    checkpoint_every=int(m["checkpoint_every"]), reward_shaping=m.get("reward_shaping"),
                    puzzles_per_iteration=int(m["puzzles_per_iteration"]),
+                   refill_rounds=int((m.get("dynamic_sampling") or {}).get("max_rounds", 0)),
                    samples_per_puzzle=int(m["samples_per_puzzle"]),
                    val_samples_per_puzzle=int(m["val_samples_per_puzzle"]), grader_mode=m["grader_mode"],
                    sampling=m["sampling"], sleep_engine_while_training=bool(m["sleep_engine_while_training"]),

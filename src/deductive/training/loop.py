@@ -18,8 +18,11 @@ Design:
   runs in its own engine process beside the trainer, with a small KV cache. Samples are
   broadcast from rank 0 to every rank; each rank trains on its share of the packed rows.
   Several nodes: the engine spans rank 0's node only; training spans all nodes.
-- Data order: the train split shuffled once with the run's seed; iteration i (1-based) takes
-  the cyclic slice [(i-1)P, iP) of it, so a resumed run sees the same puzzles.
+- Data order: the train split shuffled once with the run's seed and read as a cyclic stream;
+  iteration i (1-based) takes the next P puzzles, the slice [(i-1)P, iP) of it. With dynamic
+  sampling (training.dynamic_sampling, deductive.training.dynamic_sampling) an iteration also
+  takes a refill of new puzzles for its tied groups; the state counts the puzzles drawn so far,
+  so a resumed run sees the same puzzles.
 - Every random choice has a seed derived from the config seed, the run and the iteration
   (sampling seeds per iteration and split); RNG states are saved with each checkpoint.
 - AdamW's state persists across iterations and is saved with each checkpoint;
@@ -55,6 +58,7 @@ from deductive.settings import TrainingSettings
 from deductive.training import checkpoint as ckpt
 from deductive.training import distributed
 from deductive.training.advantages import assign_advantages, shape_rewards, shaped_reward
+from deductive.training.dynamic_sampling import Draw, draw_groups
 from deductive.training.metrics import MetricsFile, Wandb, iteration_record, reward_stats
 from deductive.training.tune_model import (build_model, engine_extra, hf_to_tune, is_adapter_key, load_hf_state_dict,
                                            merged_weights, starting_weights, tune_to_hf)
@@ -81,10 +85,14 @@ def data_order(n: int, seed: int) -> list[int]:
     return np.random.default_rng(seed).permutation(n).tolist()
 
 
+def stream_puzzles(puzzles: list[Puzzle], order: list[int], start: int, count: int) -> list[Puzzle]:
+    """`count` puzzles of the shuffled train split read cyclically from position `start`."""
+    return [puzzles[order[(start + j) % len(order)]] for j in range(count)]
+
+
 def iteration_puzzles(puzzles: list[Puzzle], order: list[int], iteration: int, per_iter: int) -> list[Puzzle]:
-    """The cyclic slice of the shuffled train split for 1-based `iteration`."""
-    start = (iteration - 1) * per_iter
-    return [puzzles[order[(start + j) % len(order)]] for j in range(per_iter)]
+    """The cyclic slice of the shuffled train split for 1-based `iteration` (no refills)."""
+    return stream_puzzles(puzzles, order, (iteration - 1) * per_iter, per_iter)
 
 
 # ------------------------------------------------------------------------------ the run
@@ -220,6 +228,10 @@ def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_fil
     if per_iter > len(train_puzzles):
         raise TrainingError(f"training.puzzles_per_iteration ({per_iter}) exceeds the {len(train_puzzles)} "
                             f"puzzles of {train_file}: a puzzle would appear twice in one group")
+    if per_iter * (1 + cfg.refill_rounds) > len(train_puzzles):
+        raise TrainingError(f"training.dynamic_sampling.max_rounds ({cfg.refill_rounds}) lets an iteration draw up to "
+                            f"{per_iter * (1 + cfg.refill_rounds)} puzzles, more than the {len(train_puzzles)} of "
+                            f"{train_file}: a puzzle could be drawn twice in one iteration")
     if cfg.row_tokens < cfg.max_model_len:
         raise TrainingError(f"training.row_tokens ({cfg.row_tokens}) must be >= sampling.engine."
                             f"max_model_len ({cfg.sampling['engine']['max_model_len']}) so every "
@@ -248,7 +260,7 @@ def _resume(s: Session, make_sampler: Callable) -> None:
     latest = ckpt.latest_complete(s.ckpt_root)
     s.state = ckpt.load_state(latest) if latest else {
         "run": s.run, "iteration": 0, "history": [], "best": None, "since_best": 0,
-        "stopped_because": None, "base_val_reward": None}
+        "stopped_because": None, "base_val_reward": None, "puzzles_drawn": 0}
     if latest is not None:  # before any engine or model: a refused resume costs nothing
         problem = mismatch_message(latest, s.ckpt_root, s.state.get("settings"), s.settings)
         if problem:
@@ -339,10 +351,11 @@ def _iteration(s: Session, it: int) -> dict:
     metrics record (also appended to metrics.jsonl)."""
     timer = Timer()
     with timer("sample"):  # the Sampler grades each completion, with the current weights
-        samples = _train_samples(s, it)
+        draw = _train_samples(s, it)
+    samples = draw.samples
     gave_way = _engine_gives_way(s)  # before any rank allocates for the step
     with timer("pack"):  # advantages, drop zero-advantage completions, pack
-        kept, rows, packing = _pack(s, samples)
+        kept, rows, packing = _pack(s, draw.used)
     with timer("train"):  # PPO-clip step(s)
         step = _train(s, rows, kept)
     with timer("weights"):  # hand the new weights to the engine
@@ -353,6 +366,8 @@ def _iteration(s: Session, it: int) -> dict:
     val_reward = reward_stats(val, "val")["val_reward_mean"] if validate else None
     new_best = _bookkeeping(s, it, val_reward)
     record = _record(s, it, timer, samples=samples, kept=kept, packing=packing, step=step, val=val)
+    if s.cfg.refill_rounds:
+        record.update(draw.record())
     save = _saves(s, it, new_best)
     checkpoint_seconds = _checkpoint(s, it, weights.hf_state, weights.handoff, weights.adapters) if save else 0.0
     _complete_record(s, record, samples, checkpoint_seconds=checkpoint_seconds, saved=save)
@@ -368,10 +383,24 @@ class HandedOver(NamedTuple):
     adapters: dict | None  # LoRA: the trained adapters (tune names); None without LoRA
 
 
-def _train_samples(s: Session, it: int) -> list[dict]:
-    """Iteration `it`'s slice of the train split, sampled and graded (every rank gets them)."""
-    puzzles = iteration_puzzles(s.train_puzzles, s.order, it, s.cfg.puzzles_per_iteration)
-    return _sample(s.sampler, puzzles, s.cfg.samples_per_puzzle, _sampling(s.cfg, s.seed, "train", it), s.cfg, s.d)
+def _train_samples(s: Session, it: int) -> Draw:
+    """Iteration `it`'s puzzles, the next ones of the data stream, sampled and graded (every rank
+    gets them): P of them, and with dynamic sampling the refills of its tied groups."""
+    cfg = s.cfg
+    per_iter = cfg.puzzles_per_iteration
+    # runs checkpointed before the count was kept drew exactly P puzzles an iteration
+    start = s.state.get("puzzles_drawn", (it - 1) * per_iter)
+
+    def sample_next(count: int, round_: int) -> list[dict]:
+        nonlocal start
+        puzzles = stream_puzzles(s.train_puzzles, s.order, start, count)
+        start += count
+        parts = ("train", it) if round_ == 0 else ("train", it, "refill", round_)
+        return _sample(s.sampler, puzzles, cfg.samples_per_puzzle, _sampling(cfg, s.seed, *parts), cfg, s.d)
+
+    draw = draw_groups(sample_next, per_iter, cfg.refill_rounds, cfg.shaping)
+    s.state["puzzles_drawn"] = start
+    return draw
 
 
 def _val_samples(s: Session, it: int) -> list[dict]:
