@@ -31,6 +31,8 @@ def main(argv=None) -> int:
     parser.add_argument("--val", type=Path, required=True, help="val puzzles (.jsonl)")
     parser.add_argument("--out", type=Path, required=True, help="metrics and summary folder")
     parser.add_argument("--checkpoints", type=Path, required=True, help="checkpoint folder of the run")
+    parser.add_argument("--curriculum", action="append", default=[], metavar="SPLIT=PATH",
+                        help="the puzzles of a curriculum stage's split (training.curriculum), once per stage")
     parser.add_argument("--stop-after", type=int, help="do at most this many more iterations, then stop (resumable)")
     args = parser.parse_args(argv)
     # SIGTERM (Snakemake cancelling the job, `kill`) unwinds like Ctrl-C: the vLLM engine
@@ -39,7 +41,8 @@ def main(argv=None) -> int:
     try:
         config = load_config(args.config)
         train(config, args.run, stop_after=args.stop_after, model_dir=args.model_dir, train_file=args.train,
-              val_file=args.val, out_dir=args.out, ckpt_root=args.checkpoints)
+              val_file=args.val, out_dir=args.out, ckpt_root=args.checkpoints,
+              curriculum_files=_named_paths(args.curriculum, "--curriculum"))
     except (ConfigError, TrainingError, PuzzleFileError, FileNotFoundError, RolloutError, ModelPrepError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -48,6 +51,16 @@ def main(argv=None) -> int:
               f"{args.checkpoints}", file=sys.stderr)
         return 130
     return 0
+
+
+def _named_paths(values: list[str], option: str) -> dict[str, Path]:
+    out = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise SystemExit(f"error: {option} takes SPLIT=PATH, got '{value}'")
+        out[name] = Path(path)
+    return out
 
 
 def _interrupt(signum, frame) -> None:

@@ -108,6 +108,15 @@ def test_schema_defaults_are_filled_once():
     (lambda c: c["training"].update(val_split="test"), ["training.val_split", "test"]),
     (lambda c: c["training"]["runs"]["tiny-qwen2"].update(model="no-model"), ["training.runs.tiny-qwen2.model"]),
     (lambda c: c["evaluation"].update(splits=["test", "nope"]), ["evaluation.splits", "nope"]),
+    (lambda c: c["training"].update(curriculum=[{"split": "easy", "iterations": 1}]),
+     ["training.curriculum[0].split (run 'tiny-qwen2')", "'easy' is not a puzzle split"]),
+    (lambda c: c["training"].update(curriculum=[{"split": "val", "iterations": 1}]),
+     ["training.curriculum[0].split", "'val' is validated on, evaluated on or filtered"]),
+    (lambda c: c["training"].update(curriculum=[{"split": "test", "iterations": 1}]),
+     ["training.curriculum[0].split", "'test' is validated on"]),
+    (lambda c: (c["puzzles"]["splits"].update(easy=8), c["training"].update(
+        iterations=2, curriculum=[{"split": "easy", "iterations": 2}])),
+     ["training.curriculum (run 'tiny-qwen2')", "take 2 iterations of the run's 2", "train_split 'train'"]),
 ])
 def test_cross_references_are_checked_with_the_key_named(edit, names):
     raw = _raw_smoke()

@@ -125,3 +125,64 @@ def test_the_loop_refills_tied_groups_and_a_resumed_run_draws_the_same_puzzles(i
 def test_too_many_rounds_for_the_train_split_are_refused(inputs, tmp_path):
     with pytest.raises(TrainingError, match=r"dynamic_sampling.max_rounds \(3\).*16 puzzles.*12"):
         run(inputs, tmp_path, rounds=3)
+
+
+# ------------------------------------------------------------------------------ curriculum
+
+class RecordingSampler(TorchSampler):
+    """Records which train puzzles it is asked for, in order."""
+
+    asked: list[str] = []
+
+    def __init__(self, model_dir, cfg):
+        super().__init__(model_dir, cfg, lambda c: sum(t < 32 for t in c) / max(1, len(c)))
+
+    def sample(self, puzzles, *args, **kwargs):
+        RecordingSampler.asked += [p.id for p in puzzles if not p.id.startswith("val")]
+        return super().sample(puzzles, *args, **kwargs)
+
+
+def run_curriculum(inputs, easy_file, work: Path, **kw):
+    config = tiny_config(iterations=3, curriculum=[{"split": "easy", "iterations": 2}])
+    return train(config, "tiny", out_dir=work / "out", ckpt_root=work / "ckpt", make_sampler=RecordingSampler,
+                 curriculum_files={"easy": easy_file}, log=lambda msg: None, **inputs, **kw)
+
+
+def test_a_curriculum_draws_its_stages_first_each_from_its_own_stream(inputs, tmp_path):
+    from deductive.training.loop import data_order, iteration_puzzles
+    from deductive.puzzles.formats import load_puzzles
+
+    easy = write_puzzles(tmp_path / "easy.jsonl", 8, "easy")
+    RecordingSampler.asked = []
+    summary = run_curriculum(inputs, easy, tmp_path / "straight")
+    straight = list(RecordingSampler.asked)
+    assert [r["train_split"] for r in metrics(tmp_path / "straight")] == ["easy", "easy", "train"]
+    assert all(p.startswith("easy") for p in straight[:8]) and len(set(straight[:8])) == 8
+    # train_split's stream is the one a run without a curriculum reads, from its beginning
+    train = load_puzzles(inputs["train_file"])
+    order = data_order(len(train), _data_order_seed())
+    assert straight[8:] == [p.id for p in iteration_puzzles(train, order, 1, 4)]
+    assert summary["provenance"]["inputs"]["curriculum_easy"]["path"].endswith("easy.jsonl")
+
+    RecordingSampler.asked = []
+    run_curriculum(inputs, easy, tmp_path / "resumed", stop_after=1)
+    run_curriculum(inputs, easy, tmp_path / "resumed")
+    assert RecordingSampler.asked == straight
+
+
+def _data_order_seed():
+    from deductive.config import derive_seed
+
+    return derive_seed(derive_seed(tiny_config()["seed"], "training", "tiny"), "data-order")
+
+
+def test_a_curriculum_needs_its_files_and_a_resume_its_puzzles(inputs, tmp_path):
+    with pytest.raises(TrainingError, match=r"curriculum names the splits \['easy'\].*given are for none"):
+        train(tiny_config(iterations=3, curriculum=[{"split": "easy", "iterations": 1}]), "tiny",
+              out_dir=tmp_path / "out", ckpt_root=tmp_path / "ckpt", make_sampler=RecordingSampler,
+              log=lambda msg: None, **inputs)
+    easy = write_puzzles(tmp_path / "easy.jsonl", 8, "easy")
+    run_curriculum(inputs, easy, tmp_path / "run", stop_after=1)
+    write_puzzles(easy, 9, "easy")  # the stage's split changed under the run
+    with pytest.raises(TrainingError, match="curriculum_sha256.easy"):
+        run_curriculum(inputs, easy, tmp_path / "run")

@@ -40,6 +40,24 @@ def test_which_split_skips_which():
     assert plan_problems(section) == []
 
 
+def test_a_curriculum_split_is_a_training_split_with_its_own_shape():
+    from deductive.settings import training_splits
+
+    section = {**SECTION, "splits": {"train": 8, "val": 4, "test": 4, "easy": 8, "hard": 4},
+               "shapes": {"easy": [1, 1, 3, 1]}, "filters": {"hard": "shortcut_free"}}
+    assert split_exclusions(section, ("train", "easy")) == {
+        "train": ("val", "test"), "easy": ("val", "test"), "val": (), "test": (),
+        "hard": ("train", "val", "test", "easy")}
+    assert split_args(section, "easy", 7).shape == (1, 1, 3, 1)
+    assert split_args(section, "train", 7).shape == (1, 1, 4, 1)
+    assert plan_problems({**section, "shapes": {"nope": [1, 1, 3, 1]}}) == [
+        "puzzles.shapes.nope: 'nope' is not a puzzle split (known: train, val, test, easy, hard)"]
+    config = {"training": {"train_split": "train", "runs": {
+        "a": {"model": "m", "curriculum": [{"split": "easy", "iterations": 2}]}, "b": {"model": "m"}}}}
+    assert training_splits(config) == ("train", "easy")
+    assert training_splits({"training": {"train_split": "train", "runs": {"b": {"model": "m"}}}}) == ("train",)
+
+
 def _puzzle(record):
     return Puzzle(id=record["id"], prompt=record["prompt"], solution=record["solution"])
 

@@ -178,6 +178,30 @@ def base_models(config: dict) -> list[str]:
     return sorted({run["model"] for run in runs.values()}) if runs else sorted(config["models"])
 
 
+def curriculum_problems(config: dict, run_name: str, merged: dict) -> list[str]:
+    """A run's curriculum stages must name training splits (a puzzle split that is neither
+    validated on, evaluated on nor filtered) and leave at least one iteration to train_split."""
+    stages = merged.get("curriculum") or []
+    if not stages:
+        return []
+    problems = []
+    splits = set(config["puzzles"]["splits"])
+    reserved = ({merged.get("val_split"), HELD_OUT_SPLIT} | set(config["evaluation"]["splits"])
+                | set(config["puzzles"].get("filters") or {}))
+    for i, stage in enumerate(stages):
+        where = f"training.curriculum[{i}].split (run '{run_name}')"
+        if stage["split"] not in splits:
+            problems.append(f"{where}: '{stage['split']}' is not a puzzle split (known: {', '.join(sorted(splits))})")
+        elif stage["split"] in reserved:
+            problems.append(f"{where}: '{stage['split']}' is validated on, evaluated on or filtered; a curriculum "
+                            "trains on its own split")
+    staged = sum(int(stage["iterations"]) for stage in stages)
+    if staged >= int(merged["iterations"]):
+        problems.append(f"training.curriculum (run '{run_name}'): its stages take {staged} iterations of the run's "
+                        f"{merged['iterations']}; at least one must be left to train_split '{merged['train_split']}'")
+    return problems
+
+
 def cross_reference_problems(config: dict) -> list[str]:
     """Names that must refer to each other, checked when the DAG is built."""
     problems: list[str] = []
@@ -201,6 +225,7 @@ def cross_reference_problems(config: dict) -> list[str]:
 
     for run_name in training.get("runs") or {}:
         merged = training_section(config, run_name)
+        problems += curriculum_problems(config, run_name, merged)
         max_model_len = (merged["sampling"].get("engine") or {}).get("max_model_len")
         if max_model_len is not None and int(merged["row_tokens"]) < int(max_model_len):
             problems.append(f"training.row_tokens ({merged['row_tokens']}) of run '{run_name}' must be >= "

@@ -37,6 +37,17 @@ def training_section(config: dict, run: str) -> dict:
     return merged
 
 
+def training_splits(config: dict) -> tuple[str, ...]:
+    """The splits training runs train on: `training.train_split` and the splits of every run's
+    curriculum (`training.curriculum`, a run's own over it), in that order, each once. These
+    skip the held-out splits' puzzles (deductive.puzzles.run.split_exclusions)."""
+    training = config.get("training") or {}
+    names = [training["train_split"]] if training.get("train_split") else []
+    for run in training.get("runs") or {}:
+        names += [stage["split"] for stage in training_section(config, run).get("curriculum") or []]
+    return tuple(dict.fromkeys(names))
+
+
 def with_training_defaults(cfg: dict) -> dict:
     """A partial training mapping (benchmarks, tests) completed with the schema's defaults."""
     return fill_defaults(copy.deepcopy(cfg), load_schema()["properties"]["training"])
@@ -135,6 +146,14 @@ class StepSettings:
 
 
 @dataclass(frozen=True)
+class CurriculumStage:
+    """One stage of an easy-first curriculum: `iterations` iterations drawn from `split`."""
+
+    split: str
+    iterations: int
+
+
+@dataclass(frozen=True)
 class TrainingSettings:
     """The merged training settings of one run (`training` <- `training.runs.<run>`, see
     training_section); every value from the resolved config, none defaulted here. `as_dict()`
@@ -150,6 +169,7 @@ class TrainingSettings:
     reward_shaping: dict | None  # as written (None: absent); see `shaping`
     puzzles_per_iteration: int
     refill_rounds: int  # training.dynamic_sampling.max_rounds; 0: absent, no dynamic sampling
+    curriculum: tuple[CurriculumStage, ...]  # stages before train_split; (): absent
     samples_per_puzzle: int
     val_samples_per_puzzle: int
     grader_mode: str
@@ -187,6 +207,8 @@ class TrainingSettings:
                    checkpoint_every=int(m["checkpoint_every"]), reward_shaping=m.get("reward_shaping"),
                    puzzles_per_iteration=int(m["puzzles_per_iteration"]),
                    refill_rounds=int((m.get("dynamic_sampling") or {}).get("max_rounds", 0)),
+                   curriculum=tuple(CurriculumStage(split=c["split"], iterations=int(c["iterations"]))
+                                    for c in m.get("curriculum") or ()),
                    samples_per_puzzle=int(m["samples_per_puzzle"]),
                    val_samples_per_puzzle=int(m["val_samples_per_puzzle"]), grader_mode=m["grader_mode"],
                    sampling=m["sampling"], sleep_engine_while_training=bool(m["sleep_engine_while_training"]),
@@ -216,6 +238,16 @@ class TrainingSettings:
     def shaping(self) -> dict[str, float]:
         """The training-only reward shaping weights as numbers ({}: none)."""
         return {k: float(v) for k, v in (self.reward_shaping or {}).items()}
+
+    def stage_split(self, iteration: int) -> str:
+        """The split 1-based `iteration` draws its puzzles from: the curriculum's stages in
+        order, then `train_split` for the remaining iterations."""
+        first = 1
+        for stage in self.curriculum:
+            if iteration < first + stage.iterations:
+                return stage.split
+            first += stage.iterations
+        return self.train_split
 
     @property
     def max_model_len(self) -> int:

@@ -1,10 +1,12 @@
 # Stage 1: puzzles. One JSON Lines file per split; each split draws from its own seed stream,
 # derived from puzzles.seed and the split's name, so splits are reproducible. Splits are held
-# out by content: the held-out splits (val, test) come first, the training split skips any
-# puzzle with the content of one of theirs, and a filtered split (puzzles.filters, e.g. the
-# shortcut-free one) skips the puzzles of all of them, so the rule of a split that must not
-# repeat others takes their files as inputs (deductive.puzzles.run.split_exclusions).
+# out by content: the held-out splits (val, test) come first, a training split (the train split
+# and the splits of a curriculum) skips any puzzle with the content of one of theirs, and a
+# filtered split (puzzles.filters, e.g. the shortcut-free one) skips the puzzles of all of them,
+# so the rule of a split that must not repeat others takes their files as inputs
+# (deductive.puzzles.run.split_exclusions). A split may have its own shape (puzzles.shapes).
 from deductive.puzzles.run import plan_problems
+from deductive.settings import training_splits
 
 PUZZLE_SPLITS = list(config["puzzles"]["splits"])
 _problems = plan_problems(config["puzzles"])
@@ -19,8 +21,7 @@ def split_seed(split):
 def puzzle_args(split):
     """The generator arguments of `split` (one mapping from config, for generating and checking):
     its excluded split files are its rule's inputs."""
-    return split_args(config["puzzles"], split, split_seed(split),
-                      (config.get("training") or {}).get("train_split"), f"{RESULTS}/puzzles")
+    return split_args(config["puzzles"], split, split_seed(split), training_splits(config), f"{RESULTS}/puzzles")
 
 
 # A split file generated with other settings (a count, shape or question setting changed since,

@@ -4,7 +4,15 @@
 # CPU processes (`world_size`), are started with torchrun (scripts/launch_torchrun.sh: the run's
 # placement, deductive.training.placement; several SLURM nodes: rendezvous over the allocation).
 
+from deductive.settings import training_section
+
 TRAIN_RUNS = config["training"]["runs"]
+
+
+def curriculum_files(run):
+    """The run's curriculum splits (stage order) -> their puzzle files."""
+    stages = training_section(config, run).get("curriculum") or []
+    return {stage["split"]: f"{RESULTS}/puzzles/{stage['split']}.jsonl" for stage in stages}
 
 
 def train_inputs(wildcards):
@@ -12,7 +20,8 @@ def train_inputs(wildcards):
     return {"config": job_config(f"train-{wildcards.run}"),
             "model": f"models/{TRAIN_RUNS[wildcards.run]['model']}/manifest.json",
             "train": f"{RESULTS}/puzzles/{t['train_split']}.jsonl",
-            "val": f"{RESULTS}/puzzles/{t['val_split']}.jsonl"}
+            "val": f"{RESULTS}/puzzles/{t['val_split']}.jsonl",
+            "curriculum": list(curriculum_files(wildcards.run).values())}
 
 
 def train_gpus(wildcards):
@@ -36,6 +45,7 @@ rule train:
         model_dir=lambda wc, input: str(Path(input.model).parent),
         out_dir=lambda wc, output: str(Path(output.summary).parent),
         checkpoints=f"checkpoints/{PROFILE}/{{run}}",
+        curriculum=lambda wc: "".join(f" --curriculum {split}={path}" for split, path in curriculum_files(wc.run).items()),
     wildcard_constraints:
         run="|".join(map(lambda n: n.replace(".", r"\."), TRAIN_RUNS)),
     threads: workflow.cores
@@ -48,7 +58,7 @@ rule train:
     shell:
         "{params.launch} scripts/train.py --config {input.config} --run {wildcards.run}"
         " --model-dir {params.model_dir} --train {input.train} --val {input.val}"
-        " --out {params.out_dir} --checkpoints {params.checkpoints} 2> >(tee {log} >&2)"
+        " --out {params.out_dir} --checkpoints {params.checkpoints}{params.curriculum} 2> >(tee {log} >&2)"
 
 
 TRAIN_TARGETS = expand(f"{RESULTS}/train/{{run}}/summary.json", run=list(TRAIN_RUNS))

@@ -12,8 +12,8 @@ pattern, deductive.puzzles.content) is none of the excluded files' and that pass
 Each puzzle depends only on (seed, i), the settings and the excluded files, so the file is still
 byte-identical for a given config, and a puzzle that repeats nothing stays what it was.
 Which split excludes which (`split_exclusions`): the held-out splits (every split but the
-training one, unfiltered) are generated first, each from its own seed alone; the training split
-skips their puzzles; a filtered split skips every unfiltered split's puzzles and those of the
+training ones, unfiltered) are generated first, each from its own seed alone; a training split
+(the train split, and the splits of a curriculum) skips their puzzles; a filtered split skips every unfiltered split's puzzles and those of the
 filtered splits listed before it, so adding one never changes another split.
 """
 
@@ -27,6 +27,7 @@ import statistics
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Collection
 
 from deductive.io import JsonlAppender, atomic_write_json, iter_jsonl
 from deductive.progress import Progress
@@ -186,18 +187,20 @@ def write_puzzles(out: str | os.PathLike, args: RunArgs, workers: int = 0,
     return summary
 
 
-def split_exclusions(puzzles_config: dict, train_split: str | None) -> dict[str, tuple[str, ...]]:
+def split_exclusions(puzzles_config: dict, train_splits: str | Collection[str] | None) -> dict[str, tuple[str, ...]]:
     """Split -> the splits whose puzzles it must not repeat, in config order (module doc):
-    nothing for a held-out split, every held-out split for the training split, every unfiltered
-    split and the filtered splits listed before it for a filtered split."""
+    nothing for a held-out split, every held-out split for a training split (`train_splits`: the
+    train split and the splits of a curriculum, deductive.settings.training_splits), every
+    unfiltered split and the filtered splits listed before it for a filtered split."""
+    training = {train_splits} if isinstance(train_splits, str) else set(train_splits or ())
     splits = list(puzzles_config["splits"])
     filters = puzzles_config.get("filters") or {}
     out = {}
     for position, split in enumerate(splits):
         if split in filters:
             out[split] = tuple(o for k, o in enumerate(splits) if o not in filters or k < position)
-        elif split == train_split:
-            out[split] = tuple(o for o in splits if o != split and o not in filters)
+        elif split in training:
+            out[split] = tuple(o for o in splits if o not in training and o not in filters)
         else:
             out[split] = ()
     return out
@@ -206,20 +209,21 @@ def split_exclusions(puzzles_config: dict, train_split: str | None) -> dict[str,
 def plan_problems(puzzles_config: dict) -> list[str]:
     """Settings of the puzzles section that refer to each other and are not consistent."""
     splits = puzzles_config["splits"]
-    return [f"puzzles.filters.{split}: '{split}' is not a puzzle split (known: {', '.join(splits)})"
-            for split in puzzles_config.get("filters") or {} if split not in splits]
+    return [f"puzzles.{key}.{split}: '{split}' is not a puzzle split (known: {', '.join(splits)})"
+            for key in ("filters", "shapes") for split in puzzles_config.get(key) or {} if split not in splits]
 
 
-def split_args(puzzles_config: dict, split: str, seed: int, train_split: str | None = None,
+def split_args(puzzles_config: dict, split: str, seed: int, train_splits: str | Collection[str] | None = None,
                directory: str | os.PathLike = ".") -> RunArgs:
     """The generator arguments of one split, from the resolved config's `puzzles` section and
-    the training split's name (`training.train_split`; None: no split trains, none excludes
-    another unless filtered); the split files are `<directory>/<split>.jsonl`. The workflow both
-    generates the split with them (`RunArgs.command_line`) and checks an existing split file
-    against them (`stale_reason`)."""
-    shape = puzzles_config.get("shape")
+    the training splits' names (deductive.settings.training_splits; None: no split trains, none
+    excludes another unless filtered); the split files are `<directory>/<split>.jsonl`. The
+    workflow both generates the split with them (`RunArgs.command_line`) and checks an existing
+    split file against them (`stale_reason`). A split's shape is its own (`puzzles.shapes`) or
+    the section's `shape`."""
+    shape = (puzzles_config.get("shapes") or {}).get(split) or puzzles_config.get("shape")
     main = puzzles_config.get("main_questions")
-    exclude = split_exclusions(puzzles_config, train_split)[split]
+    exclude = split_exclusions(puzzles_config, train_splits)[split]
     return RunArgs(count=int(puzzles_config["splits"][split]), seed=seed,
                    players=tuple(puzzles_config["players"]), shape=tuple(shape) if shape else None,
                    id_prefix=split, max_questions=int(puzzles_config["max_questions"]),

@@ -21,8 +21,10 @@ Design:
 - Data order: the train split shuffled once with the run's seed and read as a cyclic stream;
   iteration i (1-based) takes the next P puzzles, the slice [(i-1)P, iP) of it. With dynamic
   sampling (training.dynamic_sampling, deductive.training.dynamic_sampling) an iteration also
-  takes a refill of new puzzles for its tied groups; the state counts the puzzles drawn so far,
-  so a resumed run sees the same puzzles.
+  takes a refill of new puzzles for its tied groups. With an easy-first curriculum
+  (training.curriculum) the first iterations draw from the stages' own splits, each its own
+  stream shuffled with the run's seed and the split's name. The state counts the puzzles drawn
+  from each stream so far, so a resumed run sees the same puzzles.
 - Every random choice has a seed derived from the config seed, the run and the iteration
   (sampling seeds per iteration and split); RNG states are saved with each checkpoint.
 - AdamW's state persists across iterations and is saved with each checkpoint;
@@ -69,6 +71,13 @@ from deductive.training.step import init_adamw_state, make_optimizer, optimise
 
 class TrainingError(RuntimeError):
     """A user-facing failure (bad run name, missing input, not enough GPUs)."""
+
+
+class Stream(NamedTuple):
+    """A training split read as a stream: its puzzles and the seeded order they are read in."""
+
+    puzzles: list[Puzzle]
+    order: list[int]
 
 
 # ------------------------------------------------------------------------------ configuration
@@ -162,9 +171,9 @@ class Session:
     val_file: Path
     out_dir: Path
     ckpt_root: Path
-    train_puzzles: list[Puzzle]
+    streams: dict[str, Stream]  # training split -> its stream: train_split and the curriculum's splits
+    curriculum_files: dict[str, Path]  # the curriculum's splits -> their puzzle files ({}: none)
     val_puzzles: list[Puzzle]
-    order: list[int]
     log: Callable
     settings: dict  # what a resume must share with this run (resume_guard.trajectory_settings)
     state: dict = field(default_factory=dict)  # iteration, history, best, since_best, ...
@@ -178,10 +187,12 @@ class Session:
 
 def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file: Path, out_dir: Path,
           ckpt_root: Path, make_sampler: Callable | None = None, stop_after: int | None = None,
-          log=None) -> dict:
-    """Train `run` to completion (or `stop_after` more iterations); returns the summary dict."""
+          curriculum_files: dict[str, Path] | None = None, log=None) -> dict:
+    """Train `run` to completion (or `stop_after` more iterations); returns the summary dict.
+    `curriculum_files`: the puzzle file of each curriculum stage's split (training.curriculum)."""
     s = _setup(config, run, model_dir=Path(model_dir), train_file=Path(train_file), val_file=Path(val_file),
                out_dir=Path(out_dir), ckpt_root=Path(ckpt_root),
+               curriculum_files={k: Path(v) for k, v in (curriculum_files or {}).items()},
                log=log or (lambda msg: print(msg, file=sys.stderr, flush=True)))
     try:
         _resume(s, make_sampler or _default_sampler)
@@ -210,7 +221,7 @@ def train(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file
 
 
 def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_file: Path, out_dir: Path,
-           ckpt_root: Path, log: Callable) -> Session:
+           ckpt_root: Path, curriculum_files: dict[str, Path], log: Callable) -> Session:
     """Processes, GPUs and data; every check that can fail before any work."""
     cfg = run_config(config, run)
     d = distributed.init(cfg.device, cpu_offload=cfg.memory.fsdp_cpu_offload,
@@ -219,19 +230,13 @@ def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_fil
         distributed.check_gpus(cfg.gpus_required or 0, d.world)
     except distributed.NotEnoughGPUs as exc:
         raise TrainingError(str(exc)) from None
-    for path in (model_dir / "config.json", train_file, val_file):
+    stage_files = _stage_files(cfg, train_file, curriculum_files)
+    for path in (model_dir / "config.json", *stage_files.values(), val_file):
         if not Path(path).is_file():
             raise TrainingError(f"missing input {path}")
     seed = derive_seed(config["seed"], "training", run)
-    train_puzzles, val_puzzles = load_puzzles(train_file), load_puzzles(val_file)
-    per_iter = cfg.puzzles_per_iteration
-    if per_iter > len(train_puzzles):
-        raise TrainingError(f"training.puzzles_per_iteration ({per_iter}) exceeds the {len(train_puzzles)} "
-                            f"puzzles of {train_file}: a puzzle would appear twice in one group")
-    if per_iter * (1 + cfg.refill_rounds) > len(train_puzzles):
-        raise TrainingError(f"training.dynamic_sampling.max_rounds ({cfg.refill_rounds}) lets an iteration draw up to "
-                            f"{per_iter * (1 + cfg.refill_rounds)} puzzles, more than the {len(train_puzzles)} of "
-                            f"{train_file}: a puzzle could be drawn twice in one iteration")
+    streams = {split: _stream(cfg, split, path, seed) for split, path in stage_files.items()}
+    val_puzzles = load_puzzles(val_file)
     if cfg.row_tokens < cfg.max_model_len:
         raise TrainingError(f"training.row_tokens ({cfg.row_tokens}) must be >= sampling.engine."
                             f"max_model_len ({cfg.sampling['engine']['max_model_len']}) so every "
@@ -242,10 +247,37 @@ def _setup(config: dict, run: str, *, model_dir: Path, train_file: Path, val_fil
         check_trainable_sampling(_sampling(cfg, seed, "check"))
     except RolloutError as exc:
         raise TrainingError(str(exc)) from None
+    curriculum = {split: path for split, path in stage_files.items() if split != cfg.train_split}
     return Session(config=config, run=run, cfg=cfg, d=d, seed=seed, model_dir=model_dir, train_file=train_file,
-                   val_file=val_file, out_dir=out_dir, ckpt_root=ckpt_root, train_puzzles=train_puzzles,
-                   val_puzzles=val_puzzles, order=data_order(len(train_puzzles), derive_seed(seed, "data-order")),
-                   log=log, settings=trajectory_settings(cfg.as_dict(), seed=seed, train_file=train_file, val_file=val_file))
+                   val_file=val_file, out_dir=out_dir, ckpt_root=ckpt_root, streams=streams,
+                   curriculum_files=curriculum, val_puzzles=val_puzzles,
+                   log=log, settings=trajectory_settings(cfg.as_dict(), seed=seed, train_file=train_file, val_file=val_file,
+                                                         curriculum_files=curriculum))
+
+
+def _stage_files(cfg: TrainingSettings, train_file: Path, curriculum_files: dict[str, Path]) -> dict[str, Path]:
+    """Training split -> its puzzle file: the curriculum's splits (stage order), then train_split."""
+    stages = [stage.split for stage in cfg.curriculum]
+    if set(curriculum_files) != set(stages):
+        raise TrainingError(f"training.curriculum names the splits {stages or 'none'}; the puzzle files given are for "
+                            f"{sorted(curriculum_files) or 'none'} (scripts/train.py --curriculum SPLIT=PATH, once per stage)")
+    return {**{split: curriculum_files[split] for split in stages}, cfg.train_split: train_file}
+
+
+def _stream(cfg: TrainingSettings, split: str, path: Path, seed: int) -> Stream:
+    """A training split's puzzles, checked against what one iteration draws, in the run's order
+    (train_split's seed stream is the one runs without a curriculum always had)."""
+    puzzles = load_puzzles(path)
+    per_iter = cfg.puzzles_per_iteration
+    if per_iter > len(puzzles):
+        raise TrainingError(f"training.puzzles_per_iteration ({per_iter}) exceeds the {len(puzzles)} "
+                            f"puzzles of {path}: a puzzle would appear twice in one group")
+    if per_iter * (1 + cfg.refill_rounds) > len(puzzles):
+        raise TrainingError(f"training.dynamic_sampling.max_rounds ({cfg.refill_rounds}) lets an iteration draw up to "
+                            f"{per_iter * (1 + cfg.refill_rounds)} puzzles, more than the {len(puzzles)} of "
+                            f"{path}: a puzzle could be drawn twice in one iteration")
+    parts = ("data-order",) if split == cfg.train_split else ("data-order", split)
+    return Stream(puzzles, data_order(len(puzzles), derive_seed(seed, *parts)))
 
 
 def _resume(s: Session, make_sampler: Callable) -> None:
@@ -260,7 +292,7 @@ def _resume(s: Session, make_sampler: Callable) -> None:
     latest = ckpt.latest_complete(s.ckpt_root)
     s.state = ckpt.load_state(latest) if latest else {
         "run": s.run, "iteration": 0, "history": [], "best": None, "since_best": 0,
-        "stopped_because": None, "base_val_reward": None, "puzzles_drawn": 0}
+        "stopped_because": None, "base_val_reward": None, "puzzles_drawn": {}}
     if latest is not None:  # before any engine or model: a refused resume costs nothing
         problem = mismatch_message(latest, s.ckpt_root, s.state.get("settings"), s.settings)
         if problem:
@@ -368,6 +400,8 @@ def _iteration(s: Session, it: int) -> dict:
     record = _record(s, it, timer, samples=samples, kept=kept, packing=packing, step=step, val=val)
     if s.cfg.refill_rounds:
         record.update(draw.record())
+    if s.cfg.curriculum:
+        record["train_split"] = s.cfg.stage_split(it)
     save = _saves(s, it, new_best)
     checkpoint_seconds = _checkpoint(s, it, weights.hf_state, weights.handoff, weights.adapters) if save else 0.0
     _complete_record(s, record, samples, checkpoint_seconds=checkpoint_seconds, saved=save)
@@ -384,23 +418,37 @@ class HandedOver(NamedTuple):
 
 
 def _train_samples(s: Session, it: int) -> Draw:
-    """Iteration `it`'s puzzles, the next ones of the data stream, sampled and graded (every rank
-    gets them): P of them, and with dynamic sampling the refills of its tied groups."""
+    """Iteration `it`'s puzzles, the next ones of its split's stream (the curriculum's stage, or
+    train_split), sampled and graded (every rank gets them): P of them, and with dynamic sampling
+    the refills of its tied groups."""
     cfg = s.cfg
-    per_iter = cfg.puzzles_per_iteration
-    # runs checkpointed before the count was kept drew exactly P puzzles an iteration
-    start = s.state.get("puzzles_drawn", (it - 1) * per_iter)
+    split = cfg.stage_split(it)
+    stream = s.streams[split]
+    drawn = _puzzles_drawn(s, it)
+    start = drawn.get(split, 0)
 
     def sample_next(count: int, round_: int) -> list[dict]:
         nonlocal start
-        puzzles = stream_puzzles(s.train_puzzles, s.order, start, count)
+        puzzles = stream_puzzles(stream.puzzles, stream.order, start, count)
         start += count
         parts = ("train", it) if round_ == 0 else ("train", it, "refill", round_)
         return _sample(s.sampler, puzzles, cfg.samples_per_puzzle, _sampling(cfg, s.seed, *parts), cfg, s.d)
 
-    draw = draw_groups(sample_next, per_iter, cfg.refill_rounds, cfg.shaping)
-    s.state["puzzles_drawn"] = start
+    draw = draw_groups(sample_next, cfg.puzzles_per_iteration, cfg.refill_rounds, cfg.shaping)
+    s.state["puzzles_drawn"] = dict(drawn, **{split: start})
     return draw
+
+
+def _puzzles_drawn(s: Session, it: int) -> dict[str, int]:
+    """Puzzles drawn so far from each training split's stream. A checkpoint written before the
+    count was kept drew exactly P puzzles an iteration from train_split; one written before it
+    was kept per split holds train_split's count alone."""
+    drawn = s.state.get("puzzles_drawn")
+    if drawn is None:
+        return {s.cfg.train_split: (it - 1) * s.cfg.puzzles_per_iteration}
+    if isinstance(drawn, int):
+        return {s.cfg.train_split: drawn}
+    return dict(drawn)
 
 
 def _val_samples(s: Session, it: int) -> list[dict]:
@@ -596,7 +644,9 @@ def _finish(s: Session) -> dict:
         summary["mean_overhead_seconds"] = float(np.mean(overheads)) if overheads else None
         summary["provenance"] = provenance(profile=s.config["profile"], config=s.config, model=s.cfg.model,
                                            inputs={"train": s.train_file, "val": s.val_file,
-                                                   "model_config": s.model_dir / "config.json"},
+                                                   "model_config": s.model_dir / "config.json",
+                                                   **{f"curriculum_{split}": path
+                                                      for split, path in s.curriculum_files.items()}},
                                            world_size=s.d.world)
         atomic_write_json(s.out_dir / "summary.json", summary)
     return summary

@@ -24,15 +24,20 @@ RESUME_SAFE_KEYS = frozenset({
 })
 
 
-def trajectory_settings(cfg: dict, *, seed: int, train_file: Path, val_file: Path) -> dict:
+def trajectory_settings(cfg: dict, *, seed: int, train_file: Path, val_file: Path,
+                        curriculum_files: dict[str, Path] | None = None) -> dict:
     """What a resume must share with the run it continues: the run's settings without the
-    resume-safe keys, the derived training seed and the contents (sha256) of both splits."""
-    return {
+    resume-safe keys, the derived training seed and the contents (sha256) of both splits and of
+    a curriculum's splits (a run without one records no such key)."""
+    settings = {
         "training": {k: v for k, v in sorted(cfg.items()) if k not in RESUME_SAFE_KEYS},
         "seed": int(seed),
         "train_file_sha256": file_sha256(Path(train_file)),
         "val_file_sha256": file_sha256(Path(val_file)),
     }
+    if curriculum_files:
+        settings["curriculum_sha256"] = {split: file_sha256(Path(path)) for split, path in curriculum_files.items()}
+    return settings
 
 
 def changed_keys(saved, current, prefix: str = "") -> list[str]:
