@@ -14,7 +14,7 @@ SNAKEMAKE   := $(VENV)/bin/snakemake
 export PYTHONPATH := $(CURDIR)/src
 export WANDB_MODE ?= disabled
 
-.PHONY: help setup test test-fast smoke learn learn-who learn-bonus learn-room learn-room-2x2 learn-room-2x2-lora learn-room-2x2-dynamic learn-room-2x2-curriculum figures report reproduce few-shot rehearse paper-lora bench bench-peers gpu-check gpu-wheels citation clean
+.PHONY: help setup test test-fast smoke learn learn-who learn-bonus learn-room learn-room-2x2 learn-room-2x2-lora learn-room-2x2-dynamic learn-room-2x2-curriculum learn-room-2x2-tokens figures report reproduce few-shot rehearse paper-lora bench bench-peers gpu-check gpu-wheels citation clean
 
 help:  ## List the targets
 	@echo "deductive-grpo: GRPO on Temporal Clue puzzles (see README.md)"
@@ -73,6 +73,9 @@ learn-room-2x2-dynamic: $(STAMP)  ## learn-room-2x2 with dynamic sampling (tied 
 
 learn-room-2x2-curriculum: $(STAMP)  ## learn-room-2x2 after 10 easy-first iterations on one-suspect puzzles (profile learn-room-2x2-curriculum)
 	$(SNAKEMAKE) --profile workflow/profiles/learn-room-2x2-curriculum
+
+learn-room-2x2-tokens: $(STAMP)  ## learn-room-2x2 with 160 completion tokens instead of 24 (profile learn-room-2x2-tokens)
+	$(SNAKEMAKE) --profile workflow/profiles/learn-room-2x2-tokens
 
 figures: $(STAMP)  ## Re-render figures and tables from committed results/ (no GPU, no training)
 	$(PY) scripts/make_figures.py --results results --out figures
