@@ -1,14 +1,14 @@
 """Dynamic sampling: tied groups are refilled from the train stream, the step trains on the first
 P informative groups, and a resumed run draws the same puzzles."""
 
-import json
 from pathlib import Path
 
 import pytest
 
 from deductive.training.dynamic_sampling import draw_groups, is_informative
 from deductive.training.loop import TrainingError, train
-from training_fixtures import TorchSampler, make_tiny_qwen2, tiny_config, write_puzzles
+from test_train import good_token_share, metrics
+from training_fixtures import TorchSampler, tiny_config, training_inputs, write_puzzles
 
 
 def fake_stream(rewards_of: dict[int, list[float]]):
@@ -68,9 +68,7 @@ def test_ties_are_judged_on_the_shaped_reward_the_advantages_use():
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    d = tmp_path_factory.mktemp("dynamic-inputs")
-    return {"model_dir": make_tiny_qwen2(d / "model"), "train_file": write_puzzles(d / "train.jsonl", 12, "train"),
-            "val_file": write_puzzles(d / "val.jsonl", 2, "val")}
+    return training_inputs(tmp_path_factory.mktemp("dynamic-inputs"), val=2)
 
 
 class HalfTiedSampler(TorchSampler):
@@ -80,7 +78,7 @@ class HalfTiedSampler(TorchSampler):
     asked: list[str] = []
 
     def __init__(self, model_dir, cfg):
-        super().__init__(model_dir, cfg, lambda c: sum(t < 32 for t in c) / max(1, len(c)))
+        super().__init__(model_dir, cfg, good_token_share)
 
     def sample(self, puzzles, *args, **kwargs):
         records = super().sample(puzzles, *args, **kwargs)
@@ -95,10 +93,6 @@ def run(inputs, work: Path, rounds: int, **kw):
     config = tiny_config(iterations=3, dynamic_sampling={"max_rounds": rounds})
     return train(config, "tiny", out_dir=work / "out", ckpt_root=work / "ckpt", make_sampler=HalfTiedSampler,
                  log=lambda msg: None, **inputs, **kw)
-
-
-def metrics(work: Path) -> list[dict]:
-    return [json.loads(line) for line in (work / "out" / "metrics.jsonl").read_text().splitlines()]
 
 
 def test_the_loop_refills_tied_groups_and_a_resumed_run_draws_the_same_puzzles(inputs, tmp_path):
@@ -135,7 +129,7 @@ class RecordingSampler(TorchSampler):
     asked: list[str] = []
 
     def __init__(self, model_dir, cfg):
-        super().__init__(model_dir, cfg, lambda c: sum(t < 32 for t in c) / max(1, len(c)))
+        super().__init__(model_dir, cfg, good_token_share)
 
     def sample(self, puzzles, *args, **kwargs):
         RecordingSampler.asked += [p.id for p in puzzles if not p.id.startswith("val")]

@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from deductive.training import checkpoint as ckpt
 from deductive.training.loop import TrainingError, iteration_puzzles, data_order, train
 from deductive.training.tune_model import load_model
-from training_fixtures import TorchSampler, make_tiny_qwen2, tiny_config, write_puzzles
+from training_fixtures import TorchSampler, tiny_config, training_inputs, write_puzzles
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,9 +28,7 @@ def good_token_share(completion):
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    d = tmp_path_factory.mktemp("train-inputs")
-    return {"model_dir": make_tiny_qwen2(d / "model"), "train_file": write_puzzles(d / "train.jsonl", 12, "train"),
-            "val_file": write_puzzles(d / "val.jsonl", 3, "val")}
+    return training_inputs(tmp_path_factory.mktemp("train-inputs"), val=3)
 
 
 class SlowSampler(TorchSampler):

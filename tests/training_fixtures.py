@@ -126,6 +126,13 @@ def write_puzzles(path: Path, n: int, prefix: str) -> Path:
     return Path(path)
 
 
+def training_inputs(directory: Path, *, train: int = 12, val: int) -> dict:
+    """A tiny random Qwen2 and train/val puzzle files under `directory`: the `train()` inputs."""
+    return {"model_dir": make_tiny_qwen2(directory / "model"),
+            "train_file": write_puzzles(directory / "train.jsonl", train, "train"),
+            "val_file": write_puzzles(directory / "val.jsonl", val, "val")}
+
+
 def tiny_config(**training_overrides) -> dict:
     """A complete config (the smoke profile's) with a small CPU training run `tiny`."""
     import copy
