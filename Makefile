@@ -74,7 +74,7 @@ learn-room-2x2-dynamic: $(STAMP)  ## learn-room-2x2 with dynamic sampling (tied 
 learn-room-2x2-curriculum: $(STAMP)  ## learn-room-2x2 after 10 easy-first iterations on one-suspect puzzles (profile learn-room-2x2-curriculum)
 	$(SNAKEMAKE) --profile workflow/profiles/learn-room-2x2-curriculum
 
-learn-room-2x2-tokens: $(STAMP)  ## learn-room-2x2 with 160 completion tokens instead of 24 (profile learn-room-2x2-tokens)
+learn-room-2x2-tokens: $(STAMP)  ## learn-room-2x2 with 160 completion tokens instead of 24 (profile learn-room-2x2-tokens; 1 h 41 min on 2 cores, measured)
 	$(SNAKEMAKE) --profile workflow/profiles/learn-room-2x2-tokens
 
 figures: $(STAMP)  ## Re-render figures and tables from committed results/ (no GPU, no training)
