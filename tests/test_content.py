@@ -85,6 +85,28 @@ def test_the_audits_counts_on_committed_learn_room_splits():
     assert len(keys_of_files([puzzles / "val.jsonl"], "pattern")) == 17
 
 
+COMMITTED_PUZZLE_DIRS = sorted((ROOT / "results").glob("*/puzzles"))
+
+
+@pytest.mark.parametrize("puzzles", COMMITTED_PUZZLE_DIRS, ids=lambda d: d.parent.name)
+def test_every_committed_training_split_shares_no_content_with_a_held_out_split(puzzles):
+    """Issue 20's Done-when: what a profile trains on (train, and a curriculum's own split)
+    repeats the clues and answer of no puzzle it is validated or evaluated on."""
+    training = sorted(puzzles.glob("train*.jsonl"))
+    held_out = [puzzles / f"{s}.jsonl" for s in ("val", "test", "shortcut_free")
+                if (puzzles / f"{s}.jsonl").exists()]
+    assert training and held_out, f"{puzzles}: no train or no held-out split"
+    for train in training:
+        seen = keys_of_files([train])
+        shared = {h.stem: len(seen & keys_of_files([h])) for h in held_out}
+        assert not any(shared.values()), f"{train} repeats held-out content: {shared}"
+
+
+def test_the_committed_profiles_are_all_checked():
+    names = {d.parent.name for d in COMMITTED_PUZZLE_DIRS}
+    assert {"learn", "learn-room-2x2", "learn-room-2x2-curriculum", "learn-room-2x2-tokens"} <= names
+
+
 def test_a_missing_file_is_named():
     with pytest.raises(PuzzleFileError, match="nowhere.jsonl"):
         keys_of_files(["nowhere.jsonl"])
