@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from deductive.config import load_config
 from deductive.puzzles.content import content_key, keys_of_files, overlap, pattern_key
 from deductive.puzzles.formats import Puzzle, PuzzleFileError, load_puzzles
 from deductive.puzzles.generator import generate
 from deductive.puzzles.world import Shape
+from deductive.settings import training_splits
 
 from conftest import ROOT
 
@@ -90,16 +92,17 @@ COMMITTED_PUZZLE_DIRS = sorted((ROOT / "results").glob("*/puzzles"))
 
 @pytest.mark.parametrize("puzzles", COMMITTED_PUZZLE_DIRS, ids=lambda d: d.parent.name)
 def test_every_committed_training_split_shares_no_content_with_a_held_out_split(puzzles):
-    """Issue 20's Done-when: what a profile trains on (train, and a curriculum's own split)
-    repeats the clues and answer of no puzzle it is validated or evaluated on."""
-    training = sorted(puzzles.glob("train*.jsonl"))
-    held_out = [puzzles / f"{s}.jsonl" for s in ("val", "test", "shortcut_free")
-                if (puzzles / f"{s}.jsonl").exists()]
-    assert training and held_out, f"{puzzles}: no train or no held-out split"
+    """Issue 20's Done-when: what a profile trains on (deductive.settings.training_splits: the
+    train split and a curriculum's) repeats the clues and answer of no puzzle of its other
+    splits, which it is validated or evaluated on; the splits are the profile's config's."""
+    config = load_config(puzzles.parent.name)
+    training = training_splits(config)
+    held_out = [s for s in config["puzzles"]["splits"] if s not in training]
+    assert training and held_out, f"{puzzles}: no training or no held-out split"
     for train in training:
-        seen = keys_of_files([train])
-        shared = {h.stem: len(seen & keys_of_files([h])) for h in held_out}
-        assert not any(shared.values()), f"{train} repeats held-out content: {shared}"
+        seen = keys_of_files([puzzles / f"{train}.jsonl"])
+        shared = {s: len(seen & keys_of_files([puzzles / f"{s}.jsonl"])) for s in held_out}
+        assert not any(shared.values()), f"{puzzles}/{train}.jsonl repeats held-out content: {shared}"
 
 
 def test_the_committed_profiles_are_all_checked():
